@@ -1,0 +1,85 @@
+package suite
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// KeyFile is an institution's key on disk (DESIGN 9.2):
+// {"institution", "key_id", "alg", "public", "private"}, keys in standard
+// base64 with padding.
+type KeyFile struct {
+	Institution string `json:"institution"`
+	KeyID       string `json:"key_id"`
+	Alg         string `json:"alg"`
+	Public      []byte `json:"public"`
+	Private     []byte `json:"private"`
+}
+
+// NewKeyFile wraps k for institution, filling in its key id.
+func NewKeyFile(institution string, k *PrivateKey) *KeyFile {
+	return &KeyFile{
+		Institution: institution,
+		KeyID:       KeyID(k.Alg, k.Public),
+		Alg:         k.Alg,
+		Public:      bytes.Clone(k.Public),
+		Private:     bytes.Clone(k.Private),
+	}
+}
+
+// PrivateKey returns the key pair held in f.
+func (f *KeyFile) PrivateKey() *PrivateKey {
+	return &PrivateKey{Alg: f.Alg, Public: bytes.Clone(f.Public), Private: bytes.Clone(f.Private)}
+}
+
+// Check reports whether f is consistent: institution set, a valid key pair,
+// and the key id that the public key implies.
+func (f *KeyFile) Check() error {
+	if f.Institution == "" {
+		return fmt.Errorf("key file: institution is empty")
+	}
+	if err := f.PrivateKey().Check(); err != nil {
+		return fmt.Errorf("key file: %w", err)
+	}
+	if want := KeyID(f.Alg, f.Public); f.KeyID != want {
+		return fmt.Errorf("key file: key_id is %q, the public key gives %q", f.KeyID, want)
+	}
+	return nil
+}
+
+// LoadKeyFile reads and checks the key file at path.
+func LoadKeyFile(path string) (*KeyFile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading key file: %w", err)
+	}
+	var f KeyFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("parsing key file %s: %w", path, err)
+	}
+	if err := f.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &f, nil
+}
+
+// Save writes f to path, readable by the owner only.
+func (f *KeyFile) Save(path string) error {
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding key file: %w", err)
+	}
+	data = append(data, '\n')
+	// WriteFile keeps the mode of an existing file; tighten it explicitly.
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return fmt.Errorf("writing key file: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("writing key file: %w", err)
+	}
+	return nil
+}
