@@ -1,7 +1,6 @@
 package ids
 
 import (
-	"fmt"
 	"time"
 	"unicode/utf8"
 )
@@ -92,14 +91,8 @@ func checkDigits(s string, n int) error {
 }
 
 func checkBirthDate(yyyymmdd string, now time.Time) error {
-	var y, m, d int
-	if _, err := fmt.Sscanf(yyyymmdd, "%4d%2d%2d", &y, &m, &d); err != nil {
-		// Unreachable after checkCitizenDigits; kept so a refactor cannot
-		// turn a parse failure into an accepted date.
-		return newError(SchemeCitizenID, ReasonBirthDate, "birth date: %q is not YYYYMMDD", yyyymmdd)
-	}
-	birth := civilDate{y, time.Month(m), d}
-	if !birth.real() {
+	birth, ok := parseYYYYMMDD(yyyymmdd)
+	if !ok {
 		return newError(SchemeCitizenID, ReasonBirthDate, "birth date: %s is not a real date", yyyymmdd)
 	}
 	if birth.before(earliestBirth) {
@@ -111,6 +104,30 @@ func checkBirthDate(yyyymmdd string, now time.Time) error {
 			"birth date: %s is after today (%s, China Standard Time)", birth, today)
 	}
 	return nil
+}
+
+// parseYYYYMMDD reads 8 ASCII digits as a date; ok is false unless the date
+// exists in the calendar.
+func parseYYYYMMDD(s string) (civilDate, bool) {
+	if len(s) != 8 || !allDigits(s) {
+		return civilDate{}, false
+	}
+	n := func(from, to int) int {
+		v := 0
+		for i := from; i < to; i++ {
+			v = v*10 + int(s[i]-'0')
+		}
+		return v
+	}
+	c := civilDate{n(0, 4), time.Month(n(4, 6)), n(6, 8)}
+	return c, c.real()
+}
+
+// isCalendarDate reports whether s is YYYYMMDD of a date that exists, in any
+// year.
+func isCalendarDate(s string) bool {
+	_, ok := parseYYYYMMDD(s)
+	return ok
 }
 
 // citizenCheckValue computes the check character; ok is false unless all 17

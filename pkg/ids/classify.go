@@ -26,15 +26,14 @@ func Classify(code string, now time.Time) ([]Kind, error) {
 //
 // When the code is valid under neither scheme the returned *Error is the one
 // from the scheme the code most resembles, so the message helps its author:
-//   - a code whose first 17 characters are not all digits cannot be a citizen
-//     ID, so it gets the USCC reason (this includes "" and most bad lengths);
-//   - a code of digits but for its last character gets the citizen-ID
-//     reason when its length is wrong or its birth date is real (a real date
-//     in characters 7-14 is strong evidence: few digit strings have one);
-//   - otherwise an all-digit code gets the USCC reason only if it passed the
-//     USCC segment checks up to the organization code (a weaker hint, as most
-//     digit pairs are valid authority and category codes), else the
-//     citizen-ID reason.
+//   - a code that is not all digits but for its last character cannot be a
+//     citizen ID: it gets the USCC reason (this includes "");
+//   - an all-digit code of the wrong length gets the citizen-ID reason;
+//   - an 18-character all-digit code gets the citizen-ID reason when
+//     characters 7-14 form a calendar date (strong evidence: few digit
+//     strings do), else the USCC reason when its first two characters are a
+//     registration authority and organization category of GB 32100 table 1
+//     (a digit-only USCC with a typo), else the citizen-ID reason.
 func ClassifyWith(code string, now time.Time, legacy LegacyList) ([]Kind, error) {
 	usccErr := CheckUSCCWith(code, legacy)
 	citizenErr := CheckCitizenID(code, now)
@@ -48,25 +47,30 @@ func ClassifyWith(code string, now time.Time, legacy LegacyList) ([]Kind, error)
 	if len(kinds) > 0 {
 		return kinds, nil
 	}
-	if preferCitizenError(code, asError(usccErr), asError(citizenErr)) {
+	if preferCitizenError(code) {
 		return nil, citizenErr
 	}
 	return nil, usccErr
 }
 
-func preferCitizenError(code string, usccErr, citizenErr *Error) bool {
+func preferCitizenError(code string) bool {
 	if !looksNumeric(code) {
 		return false
 	}
-	switch citizenErr.Reason {
-	case ReasonLength, ReasonCheckCharacter:
+	if utf8.RuneCountInString(code) != citizenLen {
 		return true
 	}
-	switch usccErr.Reason {
-	case ReasonOrgCodeCheck, ReasonCheckCharacter:
-		return false
+	// looksNumeric and 18 characters: the first 17 bytes are ASCII digits.
+	if isCalendarDate(code[6:14]) {
+		return true
 	}
-	return true
+	// Only the prefix matters here: the region is digits already, and the
+	// organization code is what a USCC typo most likely broke.
+	var e *Error
+	if errors.As(checkUSCCStructure(code[:usccLen-1]+"0"), &e) {
+		return e.Reason == ReasonRegistrationAuthority || e.Reason == ReasonOrganizationCategory
+	}
+	return false
 }
 
 // looksNumeric reports whether every character of code but the last is a
@@ -74,14 +78,4 @@ func preferCitizenError(code string, usccErr, citizenErr *Error) bool {
 func looksNumeric(code string) bool {
 	_, size := utf8.DecodeLastRuneInString(code)
 	return len(code) > size && allDigits(code[:len(code)-size])
-}
-
-func asError(err error) *Error {
-	var e *Error
-	if errors.As(err, &e) {
-		return e
-	}
-	// Both checkers only return *Error; reaching here is a programming error
-	// and a neutral value keeps the choice well defined.
-	return &Error{}
 }

@@ -42,6 +42,8 @@ func TestClassifyChoosesTheRelevantError(t *testing.T) {
 		// All digits, no real birth date, USCC segments fine: a USCC typo.
 		{"digit uscc check", "913502007760496531", ids.SchemeUSCC, ids.ReasonCheckCharacter},
 		{"digit uscc org code", "913502007760496541", ids.SchemeUSCC, ids.ReasonOrgCodeCheck},
+		// A calendar date in characters 7-14 wins, even one in the future.
+		{"born tomorrow", "110105202611260011", ids.SchemeCitizenID, ids.ReasonBirthDate},
 		// All digits, no real birth date, USCC category impossible.
 		{"digits nowhere", "943502007760496531", ids.SchemeCitizenID, ids.ReasonBirthDate},
 	}
