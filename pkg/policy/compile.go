@@ -59,7 +59,7 @@ func compileExpr(env *cel.Env, src string, want *cel.Type, limits costLimits) (c
 		return nil, iss.Err()
 	}
 	if got := ast.OutputType(); !got.IsExactType(want) {
-		return nil, fmt.Errorf("must be of type %s, is %s", want, got)
+		return nil, fmt.Errorf("must be of type %s, is %s", cel.FormatCELType(want), cel.FormatCELType(got))
 	}
 	est, err := env.EstimateCost(ast, costEstimator{})
 	if err != nil {

@@ -28,7 +28,14 @@ func (costEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 	return nil
 }
 
+// objectCompareCost bounds comparing two record objects (or their types):
+// every attestation and measure at most once.
+const objectCompareCost = 1 + 2*MaxAttestations + MaxMeasures + 16
+
 func (costEstimator) EstimateCallCost(function, overloadID string, target *checker.AstNode, args []checker.AstNode) *checker.CallEstimate {
+	if (overloadID == "equals" || overloadID == "not_equals") && len(args) == 2 && isObjectOrType(args[0]) {
+		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: objectCompareCost}}
+	}
 	if overloadID != "earliest_list_timestamp" || len(args) != 1 {
 		return nil
 	}
@@ -51,4 +58,23 @@ func listCost(args []ref.Val, _ ref.Val) *uint64 {
 		}
 	}
 	return &cost
+}
+
+// isObjectOrType reports whether n is one of the record object types or a
+// type value, whose comparison the default estimator cannot bound.
+func isObjectOrType(n checker.AstNode) bool {
+	t := n.Type()
+	if t == nil {
+		return false
+	}
+	switch t.Kind() {
+	case types.TypeKind:
+		return true
+	case types.StructKind:
+		switch t.TypeName() {
+		case recordTypeName, attestationTypeName, repairTypeName:
+			return true
+		}
+	}
+	return false
 }
