@@ -63,13 +63,12 @@ func recordValue(r *Record) (ref.Val, error) {
 		return nil, err
 	}
 	start := r.Start.UTC()
-	fields := map[string]ref.Val{
-		"id":        types.String(r.ID),
-		"category":  types.String(r.Category),
-		"authority": types.String(r.Authority),
-		"start":     types.Timestamp{Time: start},
-		"status":    types.String(r.Status),
-	}
+	rec := recordType.newObject().
+		set("id", types.String(r.ID)).
+		set("category", types.String(r.Category)).
+		set("authority", types.String(r.Authority)).
+		set("start", types.Timestamp{Time: start}).
+		set("status", types.String(r.Status))
 	if r.Term != nil {
 		end := r.Term.AddTo(start)
 		if err := checkTime("record.end", end); err != nil {
@@ -84,8 +83,8 @@ func recordValue(r *Record) (ref.Val, error) {
 		if !start.Add(term).Equal(end) {
 			return nil, fmt.Errorf("term %s is too long to express as a duration", r.Term)
 		}
-		fields["term"] = types.Duration{Duration: term}
-		fields["end"] = types.Timestamp{Time: end}
+		rec.set("term", types.Duration{Duration: term})
+		rec.set("end", types.Timestamp{Time: end})
 	}
 
 	if len(r.Measures) > MaxMeasures {
@@ -98,7 +97,7 @@ func recordValue(r *Record) (ref.Val, error) {
 		}
 		measures[i] = types.String(m)
 	}
-	fields["measures"] = types.NewRefValList(types.DefaultTypeAdapter, measures)
+	rec.set("measures", types.NewRefValList(types.DefaultTypeAdapter, measures))
 
 	if len(r.Attestations) > MaxAttestations {
 		return nil, fmt.Errorf("record has %d attestations, more than %d", len(r.Attestations), MaxAttestations)
@@ -115,19 +114,18 @@ func recordValue(r *Record) (ref.Val, error) {
 		if err := checkTime(what+".at", a.At); err != nil {
 			return nil, err
 		}
-		atts[i] = &object{typ: attestationType, fields: map[string]ref.Val{
-			"kind": types.String(a.Kind),
-			"at":   types.Timestamp{Time: a.At.UTC()},
-		}}
+		atts[i] = attestationType.newObject().
+			set("kind", types.String(a.Kind)).
+			set("at", types.Timestamp{Time: a.At.UTC()})
 	}
-	fields["attestations"] = types.NewRefValList(types.DefaultTypeAdapter, atts)
+	rec.set("attestations", types.NewRefValList(types.DefaultTypeAdapter, atts))
 
 	repair, err := repairValue(r.Repair)
 	if err != nil {
 		return nil, err
 	}
-	fields["repair"] = repair
-	return &object{typ: recordType, fields: fields}, nil
+	rec.set("repair", repair)
+	return rec, nil
 }
 
 // repairValue treats the zero Repair as "none" so callers need not fill it.
@@ -139,12 +137,12 @@ func repairValue(rp Repair) (ref.Val, error) {
 	if !repairStatuses[status] {
 		return nil, fmt.Errorf("record.repair.status %q is not one of none, pending, approved, rejected", rp.Status)
 	}
-	fields := map[string]ref.Val{"status": types.String(status)}
+	obj := repairType.newObject().set("status", types.String(status))
 	if !rp.DecidedAt.IsZero() {
 		if err := checkTime("record.repair.decided_at", rp.DecidedAt); err != nil {
 			return nil, err
 		}
-		fields["decided_at"] = types.Timestamp{Time: rp.DecidedAt.UTC()}
+		obj.set("decided_at", types.Timestamp{Time: rp.DecidedAt.UTC()})
 	}
-	return &object{typ: repairType, fields: fields}, nil
+	return obj, nil
 }

@@ -28,7 +28,8 @@ type objectType struct {
 	label   string // how error messages name a value of this type
 	celType *types.Type
 	fields  map[string]*types.FieldType
-	names   []string
+	names   []string       // sorted
+	index   map[string]int // position of each field in object.vals
 }
 
 func newObjectType(name, label string, fieldTypes map[string]*types.Type) *objectType {
@@ -47,7 +48,16 @@ func newObjectType(name, label string, fieldTypes map[string]*types.Type) *objec
 		}
 	}
 	sort.Strings(t.names)
+	t.index = make(map[string]int, len(t.names))
+	for i, n := range t.names {
+		t.index[n] = i
+	}
 	return t
+}
+
+// newObject returns a value of t with every field absent.
+func (t *objectType) newObject() *object {
+	return &object{typ: t, vals: make([]ref.Val, len(t.names))}
 }
 
 var (
@@ -86,8 +96,7 @@ func (t *objectType) isSetFunc(field string) ref.FieldTester {
 		if !ok {
 			return false
 		}
-		_, present := o.fields[field]
-		return present
+		return o.lookup(field) != nil
 	}
 }
 
@@ -136,14 +145,32 @@ func (t *objectType) Adapt(_ types.Adapter, value any) ref.Val {
 	return types.NewErr("cannot adapt %T to %s", value, t.name)
 }
 
-// object is a value of an objectType; absent fields are missing from fields.
+// object is a value of an objectType; an absent field is a nil entry.
 type object struct {
-	typ    *objectType
-	fields map[string]ref.Val
+	typ  *objectType
+	vals []ref.Val
+}
+
+// set stores a field; field names are this package's constants.
+func (o *object) set(field string, v ref.Val) *object {
+	i, ok := o.typ.index[field]
+	if !ok {
+		panic("policy: " + o.typ.name + " has no field " + field)
+	}
+	o.vals[i] = v
+	return o
+}
+
+// lookup returns the field's value, nil when absent or undeclared.
+func (o *object) lookup(field string) ref.Val {
+	if i, ok := o.typ.index[field]; ok {
+		return o.vals[i]
+	}
+	return nil
 }
 
 func (o *object) get(field string) (ref.Val, error) {
-	if v, ok := o.fields[field]; ok {
+	if v := o.lookup(field); v != nil {
 		return v, nil
 	}
 	if _, declared := o.typ.fields[field]; !declared {
@@ -177,12 +204,14 @@ func (o *object) ConvertToType(typeVal ref.Type) ref.Val {
 // type and every field is present in both and equal.
 func (o *object) Equal(other ref.Val) ref.Val {
 	p, ok := other.(*object)
-	if !ok || p.typ != o.typ || len(p.fields) != len(o.fields) {
+	if !ok || p.typ != o.typ {
 		return types.False
 	}
-	for name, v := range o.fields {
-		w, ok := p.fields[name]
-		if !ok || v.Equal(w) != types.True {
+	for i, v := range o.vals {
+		w := p.vals[i]
+		switch {
+		case v == nil && w == nil:
+		case v == nil || w == nil || v.Equal(w) != types.True:
 			return types.False
 		}
 	}
@@ -217,6 +246,5 @@ func (o *object) IsSet(field ref.Val) ref.Val {
 	if _, declared := o.typ.fields[string(name)]; !declared {
 		return types.NewErr("%s has no field %q", o.typ.label, string(name))
 	}
-	_, present := o.fields[string(name)]
-	return types.Bool(present)
+	return types.Bool(o.lookup(string(name)) != nil)
 }
