@@ -1,0 +1,306 @@
+package consensus
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/creditchain/creditchain/pkg/block"
+	"github.com/creditchain/creditchain/pkg/chain"
+	"github.com/creditchain/creditchain/pkg/checkpoint"
+	"github.com/creditchain/creditchain/pkg/membership"
+	"github.com/creditchain/creditchain/pkg/registry"
+	"github.com/creditchain/creditchain/pkg/streams"
+	"github.com/creditchain/creditchain/pkg/txn"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.etcd.io/etcd/client/v3/concurrency"
+)
+
+// campaign runs for leadership for as long as ctx lives. While leader, it
+// produces blocks; losing the etcd session ends the term.
+func (n *Node) campaign(ctx context.Context) {
+	for ctx.Err() == nil {
+		s, err := concurrency.NewSession(n.etcd, concurrency.WithTTL(3), concurrency.WithContext(ctx))
+		if err != nil {
+			sleep(ctx, time.Second)
+			continue
+		}
+		e := concurrency.NewElection(s, registry.ElectionPrefix(n.cfg.Genesis.ChainID))
+		if err := e.Campaign(ctx, n.cfg.Key.Institution); err != nil {
+			s.Close()
+			sleep(ctx, time.Second)
+			continue
+		}
+		view := uint64(e.Rev())
+		n.cfg.Logger.Info("elected leader", "institution", n.cfg.Key.Institution, "view", view)
+		lctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-s.Done():
+			case <-lctx.Done():
+			}
+			cancel()
+		}()
+		err = n.lead(lctx, view)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			n.cfg.Logger.Warn("leadership ended", "institution", n.cfg.Key.Institution, "view", view, "err", err)
+		}
+		rctx, rcancel := context.WithTimeout(context.Background(), time.Second)
+		_ = e.Resign(rctx)
+		rcancel()
+		s.Close()
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// lead produces blocks in view until ctx ends or the stream shows that
+// another leader appended.
+func (n *Node) lead(ctx context.Context, view uint64) error {
+	n.mu.Lock()
+	last, err := n.syncLocked(ctx)
+	cursor := n.txsCursor
+	n.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if head, err := n.store.Block(ctx, mustHeight(ctx, n)); err == nil && head != nil && head.Header.Height > 0 {
+		// The previous leader may have died before writing these.
+		_ = n.publishReceipts(ctx, head)
+	}
+	txs, err := n.js.Stream(ctx, streams.TxsStream)
+	if err != nil {
+		return err
+	}
+	cons, err := txs.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: cursor + 1,
+	})
+	if err != nil {
+		return fmt.Errorf("read TXS from %d: %w", cursor+1, err)
+	}
+	var pending [][]byte
+	var pendingSeq = cursor
+	for ctx.Err() == nil {
+		more, seq, err := n.collect(ctx, cons, n.cfg.MaxTxs-len(pending), len(pending) > 0)
+		if err != nil {
+			return err
+		}
+		pending = append(pending, more...)
+		if seq > 0 {
+			pendingSeq = seq
+		}
+		appended, err := n.propose(ctx, view, last, pending, pendingSeq)
+		if err != nil {
+			return err
+		}
+		if appended > 0 {
+			last = appended
+			pending = nil
+		}
+	}
+	return ctx.Err()
+}
+
+func mustHeight(ctx context.Context, n *Node) uint64 {
+	h, err := n.store.Head(ctx)
+	if err != nil {
+		return 0
+	}
+	return h.Height
+}
+
+// collect gathers up to max candidates: it waits up to IdleInterval for the
+// first (none means an empty block), then up to BlockInterval for more.
+func (n *Node) collect(ctx context.Context, cons jetstream.Consumer, limit int, havePending bool) ([][]byte, uint64, error) {
+	var out [][]byte
+	var last uint64
+	deadline := time.Now().Add(n.cfg.IdleInterval)
+	if havePending {
+		deadline = time.Now().Add(n.cfg.BlockInterval)
+	}
+	for len(out) < limit {
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			break
+		}
+		batch, err := cons.Fetch(limit-len(out), jetstream.FetchMaxWait(max(wait, 10*time.Millisecond)))
+		if err != nil {
+			if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+				return nil, 0, ctx.Err()
+			}
+			return nil, 0, fmt.Errorf("fetch TXS: %w", err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			md, err := m.Metadata()
+			if err != nil {
+				continue
+			}
+			out = append(out, m.Data())
+			last = md.Sequence.Stream
+			got++
+		}
+		if got > 0 && len(out) > 0 && deadline.After(time.Now().Add(n.cfg.BlockInterval)) {
+			deadline = time.Now().Add(n.cfg.BlockInterval)
+		}
+		if ctx.Err() != nil {
+			return nil, 0, ctx.Err()
+		}
+	}
+	return out, last, nil
+}
+
+// propose builds the next block from candidates, gathers a quorum of
+// cosignatures and appends it to LEDGER. It returns the new LEDGER sequence,
+// or 0 when no quorum was reached (the caller retries with the same
+// candidates). An append refused by the stream ends this leader's term.
+func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]byte, txsSeq uint64) (uint64, error) {
+	n.mu.Lock()
+	head, err := n.store.Head(ctx)
+	if err != nil {
+		n.mu.Unlock()
+		return 0, err
+	}
+	now := n.cfg.Clock().UTC()
+	prevTime, _ := txn.ParseTime(head.Header.Time)
+	if !now.After(prevTime) {
+		now = prevTime.Add(time.Millisecond)
+	}
+	p := &chain.Proposal{Height: head.Height + 1, Prev: head.Hash, Time: txn.FormatTime(now), View: view,
+		Proposer: n.cfg.Key.Institution, Candidates: candidates, TxsSeq: txsSeq}
+	built, err := n.applier.Build(ctx, head, p)
+	if err != nil {
+		n.mu.Unlock()
+		return 0, fmt.Errorf("build block %d: %w", p.Height, err)
+	}
+	p.Hash = built.Block.Hash
+	if _, err := n.store.Pool.Exec(ctx, `INSERT INTO votes (height, view, hash) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`,
+		int64(p.Height), int64(view), p.Hash); err != nil {
+		n.mu.Unlock()
+		return 0, err
+	}
+	own, err := n.sign(built.Block)
+	n.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	epoch, err := n.store.Membership(ctx)
+	if err != nil {
+		return 0, err
+	}
+	need, err := membership.QuorumSize(n.store.Genesis.Quorum, len(epoch.Recorders()))
+	if err != nil {
+		return 0, err
+	}
+	// Retry the identical proposal: recorders that already voted answer the
+	// same, and a changed proposal in the same view would split the votes.
+	// Past half the allowed clock skew the term ends, and a new view starts.
+	giveUp := time.Now().Add(n.cfg.MaxSkew / 2)
+	var votes map[string]*Vote
+	for {
+		votes = n.gather(ctx, p, epoch)
+		votes[n.cfg.Key.Institution] = own
+		if len(votes) >= need {
+			break
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		if time.Now().After(giveUp) {
+			return 0, fmt.Errorf("no quorum for block %d: %d of %d votes", p.Height, len(votes), need)
+		}
+		n.cfg.Logger.Warn("no quorum yet", "height", p.Height, "votes", len(votes), "need", need)
+		sleep(ctx, 200*time.Millisecond)
+	}
+	b := built.Block
+	var notes []string
+	for _, r := range epoch.Recorders() { // deterministic order
+		if v, ok := votes[r.ID]; ok {
+			b.Cosignatures = append(b.Cosignatures, *v.Cosignature)
+			notes = append(notes, v.Checkpoint)
+		}
+	}
+	if b.Checkpoint, err = checkpoint.Merge(notes...); err != nil {
+		return 0, err
+	}
+	data, err := json.Marshal(b)
+	if err != nil {
+		return 0, err
+	}
+	msg := nats.NewMsg(streams.LedgerSubject)
+	msg.Data = data
+	msg.Header.Set(streams.HeaderTxsSeq, strconv.FormatUint(txsSeq, 10))
+	ack, err := n.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(last), jetstream.WithMsgID(b.Hash))
+	if err != nil {
+		return 0, fmt.Errorf("append block %d (expected last sequence %d): %w", p.Height, last, err)
+	}
+	n.mu.Lock()
+	if n.ledgerSeq == last {
+		u := built.Update
+		u.StreamSeq = ack.Sequence
+		if err := n.store.ApplyBlock(ctx, u, nil); err == nil {
+			n.ledgerSeq = ack.Sequence
+			n.txsCursor = txsSeq
+			n.stats.add(func(s *Stats) { s.BlocksApplied++; s.BlocksLed++ })
+		}
+	}
+	n.mu.Unlock()
+	if err := n.publishReceipts(ctx, b); err != nil {
+		n.cfg.Logger.Warn("publish receipts", "height", p.Height, "err", err)
+	}
+	return ack.Sequence, nil
+}
+
+// gather asks every other recorder of the epoch for its vote, in parallel.
+func (n *Node) gather(ctx context.Context, p *chain.Proposal, epoch *membership.Epoch) map[string]*Vote {
+	data, _ := json.Marshal(p)
+	votes := map[string]*Vote{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, r := range epoch.Recorders() {
+		if r.ID == n.cfg.Key.Institution {
+			continue
+		}
+		wg.Add(1)
+		go func(id string) {
+			defer wg.Done()
+			rctx, cancel := context.WithTimeout(ctx, n.cfg.VoteTimeout)
+			defer cancel()
+			resp, err := n.nc.RequestWithContext(rctx, streams.VoteSubjectPrefix+id, data)
+			if err != nil {
+				return
+			}
+			var v Vote
+			if json.Unmarshal(resp.Data, &v) != nil || v.Cosignature == nil {
+				if v.Refusal != "" {
+					n.cfg.Logger.Debug("vote refused", "recorder", id, "height", p.Height, "reason", v.Refusal)
+				}
+				return
+			}
+			if v.Cosignature.Institution != id {
+				return
+			}
+			mu.Lock()
+			votes[id] = &v
+			mu.Unlock()
+		}(r.ID)
+	}
+	wg.Wait()
+	return votes
+}
+
+func hexRoot(s string) ([]byte, error) { return hex.DecodeString(s) }
+
+var _ = block.CosignMessage

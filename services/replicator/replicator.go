@@ -1,0 +1,208 @@
+// Package replicator keeps one institution's PostgreSQL replica of the ledger
+// (DESIGN 3): a durable JetStream consumer on LEDGER whose every block is
+// verified (links, roots, epoch, cosignature quorum, every transaction
+// re-executed) and applied in one PostgreSQL transaction, acknowledged only
+// after commit. A block that does not verify is refused, kept as evidence and
+// counted; it never moves the head.
+package replicator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/creditchain/creditchain/pkg/block"
+	"github.com/creditchain/creditchain/pkg/chain"
+	"github.com/creditchain/creditchain/pkg/pgstore"
+	"github.com/creditchain/creditchain/pkg/streams"
+	"github.com/creditchain/creditchain/pkg/txn"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Config is what a replicator needs.
+type Config struct {
+	Institution string
+	Genesis     *block.Genesis
+	DatabaseURL string
+	NATSURL     string
+	Logger      *slog.Logger
+}
+
+// Replicator is a running replicator.
+type Replicator struct {
+	cfg     Config
+	store   *pgstore.Store
+	applier *chain.Applier
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	cc      jetstream.ConsumeContext
+
+	mu      sync.Mutex
+	status  Status
+	applied chan struct{}
+}
+
+// Status is what the replicator reports: height, lag, refusals.
+type Status struct {
+	Height      uint64
+	StreamSeq   uint64
+	Lag         uint64 // LEDGER messages not yet handled
+	Refused     map[string]int
+	LastApplyMs float64
+}
+
+// ConsumerName is the durable consumer of an institution's replica.
+func ConsumerName(institution string) string { return "replica-" + institution }
+
+// Start opens the replica and starts consuming.
+func Start(ctx context.Context, cfg Config) (*Replicator, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	r := &Replicator{cfg: cfg, applied: make(chan struct{}, 1)}
+	r.status.Refused = map[string]int{}
+	var err error
+	if r.store, err = chain.OpenReplica(ctx, cfg.DatabaseURL, cfg.Genesis); err != nil {
+		return nil, fmt.Errorf("replicator %s: %w", cfg.Institution, err)
+	}
+	if r.nc, err = nats.Connect(cfg.NATSURL, nats.Name("replicator "+cfg.Institution), nats.MaxReconnects(-1)); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("connect nats: %w", err)
+	}
+	if r.js, err = jetstream.New(r.nc); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if err := streams.Ensure(ctx, r.js, streams.Options{}); err != nil {
+		r.Close()
+		return nil, err
+	}
+	sidecars, err := r.js.KeyValue(ctx, streams.SidecarsBucket)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	r.applier = chain.NewApplier(r.store, func(ctx context.Context, c string) (*txn.Personal, error) {
+		e, err := sidecars.Get(ctx, c)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		var p txn.Personal
+		if err := json.Unmarshal(e.Value(), &p); err != nil {
+			return nil, nil
+		}
+		return &p, nil
+	})
+	head, err := r.store.Head(ctx)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	r.status.Height = head.Height
+	cons, err := r.js.CreateOrUpdateConsumer(ctx, streams.LedgerStream, jetstream.ConsumerConfig{
+		Durable:       ConsumerName(cfg.Institution),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: 1, // blocks apply strictly in order
+	})
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("ledger consumer: %w", err)
+	}
+	if r.cc, err = cons.Consume(r.handle); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Replicator) handle(m jetstream.Msg) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	md, err := m.Metadata()
+	if err != nil {
+		_ = m.Nak()
+		return
+	}
+	start := time.Now()
+	err = r.apply(ctx, m.Data(), md.Sequence.Stream)
+	var ref *chain.RefusedError
+	switch {
+	case err == nil || errors.Is(err, chain.ErrAlreadyApplied):
+		_ = m.Ack()
+	case errors.As(err, &ref):
+		r.cfg.Logger.Error("refused block", "institution", r.cfg.Institution, "kind", ref.Kind, "height", ref.Height, "err", ref.Err)
+		_, _ = r.store.Pool.Exec(ctx, `INSERT INTO alerts (kind, height, detail, data) VALUES ($1,$2,$3,$4)`,
+			"block_refused_"+ref.Kind, int64(ref.Height), ref.Error(), m.Data())
+		r.mu.Lock()
+		r.status.Refused[ref.Kind]++
+		r.mu.Unlock()
+		_ = m.Ack() // kept as evidence above; never applied
+	default:
+		r.cfg.Logger.Warn("apply block failed; will retry", "institution", r.cfg.Institution, "seq", md.Sequence.Stream, "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	}
+	r.mu.Lock()
+	r.status.StreamSeq = md.Sequence.Stream
+	r.status.Lag = md.NumPending
+	if err == nil {
+		r.status.LastApplyMs = float64(time.Since(start).Microseconds()) / 1000
+	}
+	r.mu.Unlock()
+	select {
+	case r.applied <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Replicator) apply(ctx context.Context, data []byte, seq uint64) error {
+	b, err := block.DecodeBlock(data)
+	if err != nil {
+		return &chain.RefusedError{Kind: chain.RefusedInvalid, Err: err}
+	}
+	if err := r.applier.Apply(ctx, b, seq); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.status.Height = b.Header.Height
+	r.mu.Unlock()
+	return nil
+}
+
+// Status returns the replicator's counters.
+func (r *Replicator) Status() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.status
+	s.Refused = map[string]int{}
+	for k, v := range r.status.Refused {
+		s.Refused[k] = v
+	}
+	return s
+}
+
+// Store is the replica.
+func (r *Replicator) Store() *pgstore.Store { return r.store }
+
+// Close stops consuming; an unacknowledged block is redelivered on restart.
+func (r *Replicator) Close() {
+	if r.cc != nil {
+		r.cc.Stop()
+	}
+	if r.nc != nil {
+		r.nc.Close()
+	}
+	if r.store != nil {
+		r.store.Close()
+	}
+}
