@@ -67,13 +67,21 @@ func LoadKeyFile(path string) (*KeyFile, error) {
 	return &f, nil
 }
 
-// Save writes f to path, readable by the owner only.
-func (f *KeyFile) Save(path string) error {
+// Marshal returns the key file's bytes as Save writes them.
+func (f *KeyFile) Marshal() ([]byte, error) {
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
-		return fmt.Errorf("encoding key file: %w", err)
+		return nil, fmt.Errorf("encoding key file: %w", err)
 	}
-	data = append(data, '\n')
+	return append(data, '\n'), nil
+}
+
+// Save writes f to path, readable by the owner only.
+func (f *KeyFile) Save(path string) error {
+	data, err := f.Marshal()
+	if err != nil {
+		return err
+	}
 	// WriteFile keeps the mode of an existing file; tighten it explicitly.
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("writing key file: %w", err)

@@ -30,3 +30,18 @@ func Commitment(s suite.Suite, p *Personal) (string, error) {
 	}
 	return hex.EncodeToString(s.Hash(c)), nil
 }
+
+// DecodePersonal strictly decodes a sidecar on its own (as a file the CLI
+// reads); within a request body DecodeSubmission decodes it. Its values are
+// checked by Validate.
+func DecodePersonal(data []byte) (*Personal, error) {
+	c, aerr := canonicalize(data, "personal")
+	if aerr != nil {
+		return nil, aerr
+	}
+	var p Personal
+	if aerr := decodeStrict(c, &p, "personal"); aerr != nil {
+		return nil, aerr
+	}
+	return &p, nil
+}

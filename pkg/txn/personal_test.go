@@ -116,3 +116,20 @@ func TestSubjectCode(t *testing.T) {
 		t.Errorf("person code %q", c)
 	}
 }
+
+func TestDecodePersonal(t *testing.T) {
+	p, err := DecodePersonal([]byte(vectorPersonal))
+	if err != nil || *p != *vectorPersonalValue(t) {
+		t.Fatalf("%+v %v", p, err)
+	}
+	for in, msg := range map[string]string{
+		`{"name":"a","id_number":"b"}`:                       "personal.salt: missing member",
+		`{"name":"a","id_number":"b","salt":"c","x":1}`:      `personal: unknown member "x"`,
+		`{"name":null,"id_number":"b","salt":"c"}`:           "personal.name: must not be null",
+		`{"name":"a","name":"b","id_number":"b","salt":"c"}`: "Duplicate key",
+		`[]`: "personal: must be an object",
+	} {
+		_, err := DecodePersonal([]byte(in))
+		wantMalformed(t, err, msg)
+	}
+}
