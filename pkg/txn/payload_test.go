@@ -162,7 +162,9 @@ func TestPayloadErrors(t *testing.T) {
 		{TypeRecordExit, "version", `1.5`, malformed, "payload.version: must be an integer"},
 		{TypeRecordExit, "version", `9007199254740993`, malformed, "payload.version: integer out of range"},
 		{TypeRecordExit, "version", `true`, malformed, "payload.version: must be an integer"},
-		{TypeMemberUpdate, "member.keys", `[{"key_id":"95008854475f1fa6","alg":"ed25519","public":"not base64!"}]`, malformed, "payload"},
+		{TypeMemberUpdate, "member.keys", `[{"key_id":"95008854475f1fa6","alg":"ed25519","public":"not base64!"}]`, malformed, "payload.member.keys[0].public: not standard base64"},
+		{TypeMemberUpdate, "member.keys", `[{"key_id":"95008854475f1fa6","alg":"ed25519","public":"ebVWLo_mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ="}]`, malformed, "payload.member.keys[0].public: not standard base64"},
+		{TypeMemberUpdate, "member.keys", `[{"key_id":"95008854475f1fa6","alg":"ed25519","public":"ebVWLo/mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ"}]`, malformed, "payload.member.keys[0].public: not standard base64"},
 		// Times, durations, hashes.
 		{TypeRecordCreate, "start", `"2026-01-05T08:00:00+08:00"`, malformed, "payload.start"},
 		{TypeRecordCreate, "start", `"2026-01-05"`, malformed, "payload.start"},

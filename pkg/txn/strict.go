@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -111,8 +112,13 @@ func checkShape(c []byte, t reflect.Type, path string) *apierr.Error {
 		return checkObject(c, t, path)
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
-			if c[0] != '"' {
+			// Key bytes: standard base64 with padding (DESIGN 9.6).
+			var text string
+			if c[0] != '"' || json.Unmarshal(c, &text) != nil {
 				return apierr.Malformed("%s: must be a base64 string", path)
+			}
+			if _, err := base64.StdEncoding.Strict().DecodeString(text); err != nil {
+				return apierr.Malformed("%s: not standard base64 with padding: %v", path, err)
 			}
 			return nil
 		}
