@@ -101,7 +101,7 @@ func (a *Applier) Prepare(ctx context.Context, head *pgstore.Head, b *block.Bloc
 	if b.Header.Epoch != epoch.Epoch {
 		return nil, refuse(fmt.Errorf("block claims epoch %d, membership in force is epoch %d", b.Header.Epoch, epoch.Epoch))
 	}
-	log, err := block.VerifyNext(a.Store.Suite, &head.Header, b, epoch, a.Store.Genesis.Quorum, head.Log)
+	log, nodes, err := block.VerifyNextNodes(a.Store.Suite, &head.Header, b, epoch, a.Store.Genesis.Quorum, head.Log)
 	if err != nil {
 		return nil, refuse(err)
 	}
@@ -124,10 +124,6 @@ func (a *Applier) Prepare(ctx context.Context, head *pgstore.Head, b *block.Bloc
 			return nil, err
 		}
 		txs[i] = tx
-	}
-	nodes, err := head.Log.Clone().Append(leaves(b.Txs))
-	if err != nil {
-		return nil, err
 	}
 	u := &pgstore.BlockUpdate{Block: b, Txs: txs, Batch: batch, Nodes: nodes, Log: log}
 	if err := a.collectSidecars(ctx, u); err != nil {

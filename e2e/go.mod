@@ -1,0 +1,16 @@
+module github.com/creditchain/creditchain/e2e
+
+go 1.26.0
+
+require (
+	github.com/creditchain/creditchain/cmd/creditchain v0.0.0
+	github.com/creditchain/creditchain/pkg v0.0.0
+)
+
+replace (
+	github.com/creditchain/creditchain/cmd/creditchain => ../cmd/creditchain
+	github.com/creditchain/creditchain/pkg => ../pkg
+	github.com/creditchain/creditchain/services/consensus-ledger => ../services/consensus-ledger
+	github.com/creditchain/creditchain/services/intake => ../services/intake
+	github.com/creditchain/creditchain/services/replicator => ../services/replicator
+)
