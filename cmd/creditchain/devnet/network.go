@@ -25,6 +25,7 @@ import (
 	"github.com/creditchain/creditchain/services/replicator"
 	"github.com/nats-io/nats.go"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // Options configures a network.
@@ -127,7 +128,7 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 		}
 		n.ownNATS, n.NATSURL = ns, ns.URL()
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: n.Env.Etcd.Endpoints(), DialTimeout: 5 * time.Second})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: n.Env.Etcd.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		return nil, fmt.Errorf("connect etcd: %w", err)
 	}
