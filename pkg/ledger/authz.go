@@ -26,7 +26,6 @@ var roleFor = map[string]string{
 	"policy.approve":     membership.RoleRecorder,
 }
 
-
 // Authorize checks what membership alone decides: the submitter is an active
 // member holding key keyID, with the role the type needs, and, for
 // record.create, the category among those it may record. category is empty for

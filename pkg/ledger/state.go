@@ -61,22 +61,22 @@ type Exit struct {
 // Record is a dishonesty record: created by record.create, changed by the
 // transactions that name it.
 type Record struct {
-	ID           string        `json:"record_id"`
-	Subject      txn.Subject   `json:"subject"`
-	Category     string        `json:"category"`
-	Authority    string        `json:"authority"`
-	Measures     []string      `json:"measures"`
-	Basis        txn.Basis     `json:"basis"`
-	Start        time.Time     `json:"start"`
-	Term         string        `json:"term,omitempty"`
-	Policy       PolicyRef     `json:"policy"`
-	Status       string        `json:"status"`
-	ReportRef    string        `json:"report_ref,omitempty"`
-	Attestations []Attestation `json:"attestations,omitempty"`
-	Repair       Repair        `json:"repair"`
-	Exit         *Exit         `json:"exit,omitempty"`
-	Revoked      *Exit         `json:"revoked,omitempty"`
-	Certificate  string        `json:"certificate,omitempty"`
+	ID           string         `json:"record_id"`
+	Subject      txn.Subject    `json:"subject"`
+	Category     string         `json:"category"`
+	Authority    string         `json:"authority"`
+	Measures     []string       `json:"measures"`
+	Basis        txn.Basis      `json:"basis"`
+	Start        time.Time      `json:"start"`
+	Term         string         `json:"term,omitempty"`
+	Policy       PolicyRef      `json:"policy"`
+	Status       string         `json:"status"`
+	ReportRef    string         `json:"report_ref,omitempty"`
+	Attestations []Attestation  `json:"attestations,omitempty"`
+	Repair       Repair         `json:"repair"`
+	Exit         *Exit          `json:"exit,omitempty"`
+	Revoked      *Exit          `json:"revoked,omitempty"`
+	Certificate  string         `json:"certificate,omitempty"`
 	History      []HistoryEntry `json:"history"`
 }
 
