@@ -22,6 +22,9 @@ type Options struct {
 	NATSURL       string
 	EtcdEndpoints []string
 	IgnoreEnv     bool
+	// Progress, when set, is told as each server comes up ("postgres",
+	// "nats" or "etcd", and where it listens); calls never overlap.
+	Progress func(server, address string)
 }
 
 // Env is one set of servers: the database server, the broker and the
@@ -89,6 +92,15 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 		return nil, err
 	}
 
+	var progressMu sync.Mutex
+	report := func(server, address string) {
+		if opts.Progress == nil {
+			return
+		}
+		progressMu.Lock()
+		defer progressMu.Unlock()
+		opts.Progress(server, address)
+	}
 	var wg sync.WaitGroup
 	var pgErr, natsErr, etcdErr error
 	wg.Add(3)
@@ -99,6 +111,9 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 			Port:    ports.reuse(ports.Postgres),
 			URL:     opts.PostgresURL,
 		})
+		if pgErr == nil {
+			report("postgres", env.PG.URL("postgres"))
+		}
 	}()
 	go func() {
 		defer wg.Done()
@@ -107,6 +122,9 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 			Port:     ports.reuse(ports.NATS),
 			URL:      opts.NATSURL,
 		})
+		if natsErr == nil {
+			report("nats", env.NATS.URL())
+		}
 	}()
 	go func() {
 		defer wg.Done()
@@ -117,6 +135,9 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 			Endpoints:  opts.EtcdEndpoints,
 			NoFsync:    env.temp,
 		})
+		if etcdErr == nil {
+			report("etcd", strings.Join(env.Etcd.Endpoints(), ","))
+		}
 	}()
 	wg.Wait()
 	if err := errors.Join(pgErr, natsErr, etcdErr); err != nil {

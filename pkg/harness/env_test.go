@@ -20,10 +20,17 @@ import (
 func TestStartTimeAndCleanClose(t *testing.T) {
 	ctx := context.Background()
 	start := time.Now()
-	env, err := Start(ctx, Options{IgnoreEnv: true})
+	reported := map[string]string{}
+	env, err := Start(ctx, Options{IgnoreEnv: true, Progress: func(server, address string) {
+		reported[server] = address // unsynchronized on purpose: -race checks the calls never overlap
+	}})
 	took := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
+	}
+	want := map[string]string{"postgres": env.PG.URL("postgres"), "nats": env.NATS.URL(), "etcd": env.Etcd.Endpoints()[0]}
+	if fmt.Sprint(reported) != fmt.Sprint(want) {
+		t.Fatalf("progress reported %v, want %v", reported, want)
 	}
 	t.Logf("Start (PostgreSQL initdb + start, NATS JetStream, etcd) took %v", took.Round(time.Millisecond))
 	if took > 10*time.Second {
