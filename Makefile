@@ -42,5 +42,10 @@ bench: ## load benchmark (creditchain bench) and Go micro-benchmarks
 soak:
 	$(GO) test -count=1 -timeout 60m -run 'Soak' -tags soak ./e2e/...
 
+PROTOC_GEN_GO_VERSION ?= v1.36.12
+proto: ## regenerate proto/ (needs protoc: apt-get install protobuf-compiler)
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	cd proto && protoc --plugin=protoc-gen-go=$$($(GO) env GOPATH)/bin/protoc-gen-go --go_out=. --go_opt=paths=source_relative creditchain/v1/*.proto
+
 tidy:
 	@for m in $(MODULES); do (cd $$m && GOWORK=off $(GO) mod tidy); done

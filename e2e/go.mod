@@ -14,3 +14,5 @@ replace (
 	github.com/creditchain/creditchain/services/intake => ../services/intake
 	github.com/creditchain/creditchain/services/replicator => ../services/replicator
 )
+
+replace github.com/creditchain/creditchain/proto => ../proto

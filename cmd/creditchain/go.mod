@@ -17,3 +17,5 @@ replace (
 	github.com/creditchain/creditchain/services/intake => ../../services/intake
 	github.com/creditchain/creditchain/services/replicator => ../../services/replicator
 )
+
+replace github.com/creditchain/creditchain/proto => ../../proto

@@ -265,7 +265,10 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 
 // gather asks every other recorder of the epoch for its vote, in parallel.
 func (n *Node) gather(ctx context.Context, p *chain.Proposal, epoch *membership.Epoch) map[string]*Vote {
-	data, _ := json.Marshal(p)
+	data, err := encodeProposal(p)
+	if err != nil {
+		return map[string]*Vote{}
+	}
 	votes := map[string]*Vote{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -282,9 +285,9 @@ func (n *Node) gather(ctx context.Context, p *chain.Proposal, epoch *membership.
 			if err != nil {
 				return
 			}
-			var v Vote
-			if json.Unmarshal(resp.Data, &v) != nil || v.Cosignature == nil {
-				if v.Refusal != "" {
+			v, err := decodeVote(resp.Data)
+			if err != nil || v.Cosignature == nil {
+				if v != nil && v.Refusal != "" {
 					n.cfg.Logger.Debug("vote refused", "recorder", id, "height", p.Height, "reason", v.Refusal)
 				}
 				return
@@ -293,7 +296,7 @@ func (n *Node) gather(ctx context.Context, p *chain.Proposal, epoch *membership.
 				return
 			}
 			mu.Lock()
-			votes[id] = &v
+			votes[id] = v
 			mu.Unlock()
 		}(r.ID)
 	}

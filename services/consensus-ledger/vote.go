@@ -2,7 +2,6 @@ package consensus
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -57,28 +56,27 @@ func (n *Node) observeLeader(ctx context.Context) {
 
 // Vote is a recorder's answer to a proposal.
 type Vote struct {
-	Cosignature *block.Cosignature `json:"cosignature,omitempty"`
+	Cosignature *block.Cosignature
 	// Checkpoint is the checkpoint body signed by this recorder alone; the
 	// leader merges every vote's into the block's checkpoint.
-	Checkpoint string `json:"checkpoint,omitempty"`
-	Refusal    string `json:"refusal,omitempty"`
+	Checkpoint string
+	Refusal    string
 }
 
 func (n *Node) handleProposal(m *nats.Msg) {
-	var p chain.Proposal
 	var v *Vote
-	if err := json.Unmarshal(m.Data, &p); err != nil {
+	p, err := decodeProposal(m.Data)
+	if err != nil {
 		v = &Vote{Refusal: "malformed proposal: " + err.Error()}
 	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.VoteTimeout)
-		var err error
-		v, err = n.vote(ctx, &p, false)
+		v, err = n.vote(ctx, p, false)
 		cancel()
 		if err != nil {
 			v = &Vote{Refusal: err.Error()}
 		}
 	}
-	data, _ := json.Marshal(v)
+	data, _ := encodeVote(v)
 	_ = m.Respond(data)
 }
 
