@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/creditchain/creditchain/cmd/creditchain/devnet"
 	"github.com/creditchain/creditchain/pkg/harness"
 )
 
@@ -33,6 +34,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("creditchain dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "", "keep the network in `DIR` and resume it from there next time (default: a temporary directory removed on exit)")
+	institutions := fs.Int("institutions", 6, "number of institutions (the first is the credit center)")
+	recorders := fs.Int("recorders", 4, "number of recorders among them")
+	demo := fs.Bool("demo", false, "load realistic sample data (once per data directory)")
+	multiprocess := fs.Bool("multiprocess", false, "run every service as its own OS process (not built yet)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -45,6 +50,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	if *multiprocess {
+		fmt.Fprintln(stderr, "creditchain dev: --multiprocess is not built yet; run without it for a single-process network")
+		return 2
+	}
 	dir := *data
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "creditchain-dev-")
@@ -64,9 +73,23 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "creditchain dev: %v\n", err)
 		return 1
 	}
-	fmt.Fprintln(stdout, "creditchain dev: running; press Ctrl-C to stop")
+	net, err := devnet.Start(ctx, devnet.Options{Dir: dir, Env: env, Institutions: *institutions, Recorders: *recorders,
+		Progress: func(s string) { fmt.Fprintln(stdout, "  "+s) }})
+	if err != nil {
+		fmt.Fprintf(stderr, "creditchain dev: %v\n", err)
+		_ = env.Close()
+		return 1
+	}
+	if *demo {
+		fmt.Fprintln(stdout, "  loading demo data")
+		if err := net.LoadDemo(ctx); err != nil {
+			fmt.Fprintf(stderr, "creditchain dev: demo data: %v\n", err)
+		}
+	}
+	printDevSummary(stdout, net, dir)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "creditchain dev: stopping")
+	net.Close()
 	if err := env.Close(); err != nil {
 		fmt.Fprintf(stderr, "creditchain dev: %v\n", err)
 		return 1
@@ -90,4 +113,24 @@ func startDevServers(ctx context.Context, dir string, out io.Writer) (*harness.E
 		return nil, fmt.Errorf("start servers: %w", err)
 	}
 	return env, nil
+}
+
+// printDevSummary tells a newcomer where everything is and how to use it.
+func printDevSummary(w io.Writer, n *devnet.Network, dir string) {
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "creditchain dev: chain %s is running\n", n.Genesis.ChainID)
+	if u := n.PortalURL(); u != "" {
+		fmt.Fprintf(w, "  portal         %s\n", u)
+	}
+	fmt.Fprintf(w, "  intake         %s\n", n.IntakeURL)
+	fmt.Fprintf(w, "  network.json   %s\n", filepath.Join(dir, "network.json"))
+	for _, in := range n.Institutions {
+		fmt.Fprintf(w, "  %-18s %s (%v)\n", in.Member.ID, in.Member.Name, in.Member.Roles)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Submit a record as the court:")
+	fmt.Fprintf(w, "  go run ./cmd/creditchain tx submit --network %s --key %s --type record.create --example\n",
+		filepath.Join(dir, "network.json"), filepath.Join(dir, "keys", n.Institutions[1].Member.ID+".json"))
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "creditchain dev: running; press Ctrl-C to stop")
 }

@@ -72,9 +72,12 @@ func StartEtcd(opts EtcdOptions) (*Etcd, error) {
 		if err = et.start(); err == nil {
 			return et, nil
 		}
-		if (opts.ClientPort > 0 && opts.PeerPort > 0) || !strings.Contains(err.Error(), "address already in use") {
+		if !strings.Contains(err.Error(), "address already in use") {
 			break
 		}
+		// A remembered port can be held by a socket in TIME_WAIT or by
+		// another program; clients learn the new one from network.json.
+		opts.ClientPort, opts.PeerPort = 0, 0
 	}
 	et.removeTemp()
 	return nil, err

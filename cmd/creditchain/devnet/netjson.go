@@ -104,3 +104,6 @@ func (n *Network) writeNetworkJSON() error {
 	}
 	return os.Rename(tmp, filepath.Join(n.opts.Dir, "network.json"))
 }
+
+// PortalURL is the credit center's query service, once started.
+func (n *Network) PortalURL() string { return n.queryURLs()[n.Institutions[0].Member.ID] }
