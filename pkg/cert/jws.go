@@ -159,3 +159,18 @@ func decodeHeader(data []byte) (Header, error) {
 	}
 	return Header{Alg: got["alg"], Typ: got["typ"], Kid: got["kid"]}, nil
 }
+
+// Parse decodes a compact JWS certificate without verifying anything: for
+// showing what a document claims (its number, its issuer key) before or
+// beside Verify. Never trust what it returns.
+func Parse(jws string) (Header, *Credential, error) {
+	c, err := parseCompact(jws)
+	if err != nil {
+		return Header{}, nil, fmt.Errorf("cert: %w", err)
+	}
+	var cred Credential
+	if err := json.Unmarshal(c.payload, &cred); err != nil {
+		return c.header, nil, fmt.Errorf("cert: payload is not a credential: %w", err)
+	}
+	return c.header, &cred, nil
+}
