@@ -186,6 +186,7 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 		return 0, fmt.Errorf("build block %d: %w", p.Height, err)
 	}
 	p.Hash = built.Block.Hash
+	began := time.Now()
 	if _, err := n.store.Pool.Exec(ctx, `INSERT INTO votes (height, view, hash) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`,
 		int64(p.Height), int64(view), p.Hash); err != nil {
 		n.mu.Unlock()
@@ -246,6 +247,10 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 	if err != nil {
 		return 0, fmt.Errorf("append block %d (expected last sequence %d): %w", p.Height, last, err)
 	}
+	metricAppended.WithLabelValues(n.cfg.Key.Institution).Inc()
+	metricBlockSeconds.WithLabelValues(n.cfg.Key.Institution).Observe(time.Since(began).Seconds())
+	metricTxs.WithLabelValues(n.cfg.Key.Institution, "committed").Add(float64(len(b.Txs)))
+	metricTxs.WithLabelValues(n.cfg.Key.Institution, "rejected").Add(float64(len(b.Rejected)))
 	n.mu.Lock()
 	if n.ledgerSeq == last {
 		u := built.Update

@@ -235,6 +235,7 @@ func (n *Node) applyMsg(ctx context.Context, data []byte, seq uint64) error {
 // refuse keeps a refused block as evidence (DESIGN 2: alert, never apply).
 func (n *Node) refuse(ctx context.Context, ref *chain.RefusedError, data []byte) {
 	n.stats.add(func(s *Stats) { s.Refused[ref.Kind]++ })
+	metricRefusedBlocks.WithLabelValues(n.cfg.Key.Institution, ref.Kind).Inc()
 	n.cfg.Logger.Error("refused block from LEDGER", "institution", n.cfg.Key.Institution, "kind", ref.Kind, "height", ref.Height, "err", ref.Err)
 	_, _ = n.store.Pool.Exec(ctx, `INSERT INTO alerts (kind, height, detail, data) VALUES ($1,$2,$3,$4)`,
 		"block_refused_"+ref.Kind, int64(ref.Height), ref.Error(), data)

@@ -74,6 +74,7 @@ func (n *Node) handleProposal(m *nats.Msg) {
 		cancel()
 		if err != nil {
 			v = &Vote{Refusal: err.Error()}
+			metricRefusedVotes.WithLabelValues(n.cfg.Key.Institution).Inc()
 		}
 	}
 	data, _ := encodeVote(v)
@@ -149,5 +150,6 @@ func (n *Node) sign(b *block.Block) (*Vote, error) {
 		return nil, err
 	}
 	n.stats.add(func(s *Stats) { s.Votes++ })
+	metricVotes.WithLabelValues(n.cfg.Key.Institution).Inc()
 	return &Vote{Cosignature: &cs, Checkpoint: note}, nil
 }

@@ -68,8 +68,8 @@ func Connect(ctx context.Context, chain string, s suite.Suite, nc *nats.Conn, me
 // Handler is the HTTP handler with every route.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Post("/v1/transactions", s.submit)
-	r.Get("/v1/transactions/{tx_id}", s.status)
+	r.Post("/v1/transactions", counted("submit", s.submit))
+	r.Get("/v1/transactions/{tx_id}", counted("status", s.status))
 	r.Get("/openapi.json", serveOpenAPI)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	r.Get("/readyz", s.ready)

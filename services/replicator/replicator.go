@@ -146,6 +146,7 @@ func (r *Replicator) handle(m jetstream.Msg) {
 		r.mu.Lock()
 		r.status.Refused[ref.Kind]++
 		r.mu.Unlock()
+		metricRefused.WithLabelValues(r.cfg.Institution, ref.Kind).Inc()
 		_ = m.Ack() // kept as evidence above; never applied
 	default:
 		r.cfg.Logger.Warn("apply block failed; will retry", "institution", r.cfg.Institution, "seq", md.Sequence.Stream, "err", err)
@@ -157,7 +158,10 @@ func (r *Replicator) handle(m jetstream.Msg) {
 	r.status.Lag = md.NumPending
 	if err == nil {
 		r.status.LastApplyMs = float64(time.Since(start).Microseconds()) / 1000
+		metricApply.WithLabelValues(r.cfg.Institution).Observe(time.Since(start).Seconds())
 	}
+	metricHeight.WithLabelValues(r.cfg.Institution).Set(float64(r.status.Height))
+	metricLag.WithLabelValues(r.cfg.Institution).Set(float64(md.NumPending))
 	r.mu.Unlock()
 	select {
 	case r.applied <- struct{}{}:

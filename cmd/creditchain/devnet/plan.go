@@ -95,7 +95,16 @@ func Plan(n, r int, alg string) ([]Institution, error) {
 // organization code with its GB 11714 check digit and the GB 32100 check
 // character.
 func DevUSCC(i int) (string, error) {
-	org := fmt.Sprintf("D%07d", 3502000+i)
+	if i < 0 {
+		return "", fmt.Errorf("dev USCC index %d is negative", i)
+	}
+	// "D" and seven base-31 digits in the USCC alphabet: 27 billion codes.
+	const alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+	digits := make([]byte, 7)
+	for j, v := 6, i; j >= 0; j, v = j-1, v/31 {
+		digits[j] = alphabet[v%31]
+	}
+	org := "D" + string(digits)
 	weights := []int{3, 7, 9, 10, 5, 8, 4, 2}
 	sum := 0
 	for j, c := range org {

@@ -1,0 +1,41 @@
+// Command replicator keeps one institution's PostgreSQL replica (DESIGN 3).
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/creditchain/creditchain/pkg/svc"
+	"github.com/creditchain/creditchain/services/replicator"
+)
+
+func main() {
+	f := svc.NewFlags("replicator")
+	institution := f.String("institution", "", "the institution (USCC) whose replica this is")
+	db := f.String("database", "", "the institution's PostgreSQL URL")
+	f.Parse()
+	log := svc.Logger("replicator")
+	if err := run(f, *institution, *db); err != nil {
+		log.Error("replicator stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(f *svc.Flags, institution, db string) error {
+	if institution == "" || db == "" {
+		return fmt.Errorf("--institution and --database are required")
+	}
+	ctx, stop := svc.Context()
+	defer stop()
+	g, err := svc.LoadGenesis(f.Genesis)
+	if err != nil {
+		return err
+	}
+	r, err := replicator.Start(ctx, replicator.Config{Institution: institution, Genesis: g, DatabaseURL: db,
+		NATSURL: f.NATS, Logger: svc.Logger("replicator")})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return svc.Serve(ctx, f.Listen, nil, nil)
+}
