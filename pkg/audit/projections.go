@@ -60,7 +60,7 @@ func (a *auditor) projections() []projection {
 			}},
 		docTable("policies", sortedKeys(st.Policies), func(k string) any { return st.Policies[k] }),
 		{table: "epochs", key: "epoch", keys: epochs, cols: []string{"from_height"},
-			query: `SELECT lpad(epoch::text, 20, '0'), members, ARRAY[from_height::text] FROM epochs ORDER BY 1 COLLATE "C"`,
+			query: `SELECT lpad(epoch::text, 20, '0'), members, ARRAY[from_height::text] FROM epochs ORDER BY lpad(epoch::text, 20, '0') COLLATE "C"`,
 			want: func(k string) (any, []string) {
 				e := st.Epochs[byKey[k]]
 				return e.Members, []string{strconv.FormatUint(e.FromHeight, 10)}

@@ -93,7 +93,11 @@ func Repair(ctx context.Context, store *pgstore.Store, opts RepairOptions) (*Rep
 		return rep, err
 	}
 	rep.Changed = true
-	logf("cut the chain back to height %d (%s) and rebuilt the projections", rp.height, rp.hash)
+	if p != nil && !p.InChain() && opts.FromHeight == 0 {
+		logf("the chain is sound: rebuilt the projections from the replay at height %d", rp.height)
+	} else {
+		logf("cut the chain back to height %d (%s) and rebuilt the projections", rp.height, rp.hash)
+	}
 	every := opts.Every
 	if every == 0 {
 		every = 1000

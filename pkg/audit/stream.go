@@ -21,6 +21,7 @@ import (
 // head block's stored stream_seq) says where the head was read from; if
 // either is wrong the stream is scanned from its first message, skipping
 // blocks the replica holds. Neither is trusted: only the blocks are.
+// hint is 0 when unknown.
 func reapply(ctx context.Context, store *pgstore.Store, js jetstream.JetStream, hint, every uint64, logf func(string, ...any)) (uint64, error) {
 	stream, err := js.Stream(ctx, streams.LedgerStream)
 	if err != nil {
@@ -36,8 +37,13 @@ func reapply(ctx context.Context, store *pgstore.Store, js jetstream.JetStream, 
 		return 0, err
 	}
 	start := head.Height + 1
-	if hint > 0 {
-		start = hint + 1
+	if hint > 0 && hint >= first && hint <= last {
+		// The hint counts only if the head block really is there.
+		if msg, err := stream.GetMsg(ctx, hint); err == nil {
+			if b, err := block.DecodeBlock(msg.Data); err == nil && b.Hash == head.Hash {
+				start = hint + 1
+			}
+		}
 	}
 	start = max(start, first)
 	logf("re-applying blocks after height %d from stream %s (messages %d..%d)", head.Height, streams.LedgerStream, start, last)
