@@ -150,6 +150,17 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	if err := n.startIntake(ctx); err != nil {
 		return nil, err
 	}
+	// Every institution serves its replica; the credit center's is the
+	// portal (PortalPort, 8080 by default), the others take free ports.
+	for i, in := range n.Institutions {
+		port := -1
+		if i == 0 {
+			port = opts.PortalPort
+		}
+		if err := n.StartQuery(ctx, in.Member.ID, port); err != nil {
+			return nil, err
+		}
+	}
 	if err := n.writeNetworkJSON(); err != nil {
 		return nil, err
 	}
