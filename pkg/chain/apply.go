@@ -111,11 +111,21 @@ func (a *Applier) Prepare(ctx context.Context, head *pgstore.Head, b *block.Bloc
 	}
 	batch := ledger.NewBatch(a.Store)
 	txs := make([]*ledger.Tx, len(b.Txs))
+	ids := make([]string, len(b.Txs))
 	for i, raw := range b.Txs {
 		tx, rej := a.Exec.Decode(raw)
 		if rej != nil {
 			return nil, refuse(fmt.Errorf("transaction %d: %w", i, rej))
 		}
+		txs[i], ids[i] = tx, tx.ID
+	}
+	if err := batch.Prefetch(ctx, ids); err != nil {
+		return nil, err
+	}
+	if err := a.Exec.VerifySignatures(ctx, batch, txs); err != nil {
+		return nil, err
+	}
+	for i, tx := range txs {
 		if err := a.Exec.Execute(ctx, batch, blk, tx); err != nil {
 			var r *ledger.Rejection
 			if errors.As(err, &r) {
@@ -123,7 +133,6 @@ func (a *Applier) Prepare(ctx context.Context, head *pgstore.Head, b *block.Bloc
 			}
 			return nil, err
 		}
-		txs[i] = tx
 	}
 	u := &pgstore.BlockUpdate{Block: b, Txs: txs, Batch: batch, Nodes: nodes, Log: log}
 	if err := a.collectSidecars(ctx, u); err != nil {
@@ -175,4 +184,29 @@ func VerifyLog(log *merklelog.Log, txs []json.RawMessage) (*merklelog.Log, []mer
 	next := log.Clone()
 	nodes, err := next.Append(leaves(txs))
 	return next, nodes, err
+}
+
+// ApplyBuilt applies a block whose content this node built and executed
+// itself when it voted (same hash): only the cosignature quorum and the
+// parent link are left to check. The update's block is replaced by b, which
+// carries the cosignatures and checkpoint.
+func (a *Applier) ApplyBuilt(ctx context.Context, b *block.Block, u *pgstore.BlockUpdate, streamSeq uint64) error {
+	head, err := a.Store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	if head.Height+1 != b.Header.Height || head.Hash != b.Header.Prev || u.Block.Hash != b.Hash {
+		return a.Apply(ctx, b, streamSeq)
+	}
+	epoch, err := a.Store.Membership(ctx)
+	if err != nil {
+		return err
+	}
+	if err := block.VerifyCosignatures(a.Store.Suite, b.Header.Chain, b.Hash, b.Cosignatures, epoch, a.Store.Genesis.Quorum); err != nil {
+		return &RefusedError{Kind: RefusedInvalid, Height: b.Header.Height, Err: err}
+	}
+	cu := *u
+	cu.Block = b
+	cu.StreamSeq = streamSeq
+	return a.Store.ApplyBlock(ctx, &cu, nil)
 }

@@ -66,7 +66,9 @@ func (a *Applier) Build(ctx context.Context, head *pgstore.Head, p *Proposal) (*
 		rejected []block.Rejection
 		seen     = map[string]bool{}
 	)
-	for _, raw := range p.Candidates {
+	decoded := make([]*ledger.Tx, len(p.Candidates))
+	ids := make([]string, 0, len(p.Candidates))
+	for i, raw := range p.Candidates {
 		tx, rej := a.Exec.Decode(raw)
 		if rej != nil {
 			if tx != nil {
@@ -74,7 +76,17 @@ func (a *Applier) Build(ctx context.Context, head *pgstore.Head, p *Proposal) (*
 			}
 			continue
 		}
-		if seen[tx.ID] {
+		decoded[i] = tx
+		ids = append(ids, tx.ID)
+	}
+	if err := batch.Prefetch(ctx, ids); err != nil {
+		return nil, err
+	}
+	if err := a.Exec.VerifySignatures(ctx, batch, decoded); err != nil {
+		return nil, err
+	}
+	for _, tx := range decoded {
+		if tx == nil || seen[tx.ID] {
 			continue
 		}
 		seen[tx.ID] = true

@@ -25,6 +25,37 @@ type Batch struct {
 	// Purged lists the subjects' sidecar commitments to delete.
 	Purged  []string
 	txIndex map[string]bool
+
+	// Read caches: the block's transactions ask for the same policies and
+	// membership again and again, and the committed-set check is prefetched
+	// for all candidates in one query.
+	policyCache map[string]*PolicyState
+	membership  *membership.Epoch
+	prefetched  map[string]bool // looked-up tx id -> committed before this batch
+}
+
+// CommittedLookup is implemented by state stores that can check many
+// transaction ids in one round trip.
+type CommittedLookup interface {
+	CommittedAmong(ctx context.Context, ids []string) (map[string]bool, error)
+}
+
+// Prefetch looks up which of ids are already committed, in one round trip
+// when the store supports it, so that Committed needs no query per tx.
+func (b *Batch) Prefetch(ctx context.Context, ids []string) error {
+	cl, ok := b.base.(CommittedLookup)
+	if !ok {
+		return nil
+	}
+	got, err := cl.CommittedAmong(ctx, ids)
+	if err != nil {
+		return err
+	}
+	b.prefetched = make(map[string]bool, len(ids))
+	for _, id := range ids {
+		b.prefetched[id] = got[id]
+	}
+	return nil
 }
 
 // NewBatch starts an empty batch over committed state.
@@ -53,6 +84,9 @@ func (b *Batch) Record(ctx context.Context, id string) (*Record, error) {
 func (b *Batch) Committed(ctx context.Context, txID string) (bool, error) {
 	if b.txIndex[txID] {
 		return true, nil
+	}
+	if done, ok := b.prefetched[txID]; ok {
+		return done, nil
 	}
 	return b.base.Committed(ctx, txID)
 }
@@ -94,13 +128,32 @@ func (b *Batch) Policy(ctx context.Context, id string) (*PolicyState, error) {
 	if p, ok := b.Policies[id]; ok {
 		return p, nil
 	}
-	return b.base.Policy(ctx, id)
+	if p, ok := b.policyCache[id]; ok {
+		return p, nil
+	}
+	p, err := b.base.Policy(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if b.policyCache == nil {
+		b.policyCache = map[string]*PolicyState{}
+	}
+	b.policyCache[id] = p
+	return p, nil
 }
 
 // Membership is the epoch in force for this block. A member.update inside the
 // block takes effect from the next block, so this ignores b.Epoch.
 func (b *Batch) Membership(ctx context.Context) (*membership.Epoch, error) {
-	return b.base.Membership(ctx)
+	if b.membership != nil {
+		return b.membership, nil
+	}
+	m, err := b.base.Membership(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.membership = m
+	return m, nil
 }
 
 // QuorumRule is the genesis quorum rule.
@@ -111,5 +164,5 @@ func (b *Batch) nextMembership(ctx context.Context) (*membership.Epoch, error) {
 	if b.Epoch != nil {
 		return b.Epoch, nil
 	}
-	return b.base.Membership(ctx)
+	return b.Membership(ctx)
 }

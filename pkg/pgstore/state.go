@@ -248,3 +248,24 @@ func (s *Store) BlockHash(ctx context.Context, height uint64) (string, error) {
 	}
 	return h, nil
 }
+
+// CommittedAmong returns which of ids are committed, in one query.
+func (s *Store) CommittedAmong(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT tx_id FROM txs WHERE tx_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("look up committed transactions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}

@@ -60,7 +60,7 @@ func (c *Config) defaults() {
 		c.IdleInterval = 5 * time.Second
 	}
 	if c.VoteTimeout == 0 {
-		c.VoteTimeout = 3 * time.Second
+		c.VoteTimeout = 10 * time.Second
 	}
 	if c.MaxSkew == 0 {
 		c.MaxSkew = 30 * time.Second

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/creditchain/creditchain/pkg/block"
@@ -211,7 +210,7 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 	giveUp := time.Now().Add(n.cfg.MaxSkew / 2)
 	var votes map[string]*Vote
 	for {
-		votes = n.gather(ctx, p, epoch)
+		votes = n.gather(ctx, p, epoch, need-1)
 		votes[n.cfg.Key.Institution] = own
 		if len(votes) >= need {
 			break
@@ -268,44 +267,65 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 	return ack.Sequence, nil
 }
 
-// gather asks every other recorder of the epoch for its vote, in parallel.
-func (n *Node) gather(ctx context.Context, p *chain.Proposal, epoch *membership.Epoch) map[string]*Vote {
+// gather asks every other recorder of the epoch for its vote, in parallel,
+// and returns once want of them have voted or all have answered: a slow
+// recorder must not slow down every block while a quorum is there.
+func (n *Node) gather(ctx context.Context, p *chain.Proposal, epoch *membership.Epoch, want int) map[string]*Vote {
+	votes := map[string]*Vote{}
 	data, err := encodeProposal(p)
 	if err != nil {
-		return map[string]*Vote{}
+		return votes
 	}
-	votes := map[string]*Vote{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+	type answer struct {
+		id string
+		v  *Vote
+	}
+	answers := make(chan answer)
+	asked := 0
 	for _, r := range epoch.Recorders() {
 		if r.ID == n.cfg.Key.Institution {
 			continue
 		}
-		wg.Add(1)
+		asked++
 		go func(id string) {
-			defer wg.Done()
 			rctx, cancel := context.WithTimeout(ctx, n.cfg.VoteTimeout)
 			defer cancel()
-			resp, err := n.nc.RequestWithContext(rctx, streams.VoteSubjectPrefix+id, data)
-			if err != nil {
-				return
+			var v *Vote
+			if resp, err := n.nc.RequestWithContext(rctx, streams.VoteSubjectPrefix+id, data); err == nil {
+				v, _ = decodeVote(resp.Data)
 			}
-			v, err := decodeVote(resp.Data)
-			if err != nil || v.Cosignature == nil {
-				if v != nil && v.Refusal != "" {
-					n.cfg.Logger.Debug("vote refused", "recorder", id, "height", p.Height, "reason", v.Refusal)
-				}
-				return
+			select {
+			case answers <- answer{id, v}:
+			case <-ctx.Done():
 			}
-			if v.Cosignature.Institution != id {
-				return
-			}
-			mu.Lock()
-			votes[id] = v
-			mu.Unlock()
 		}(r.ID)
 	}
-	wg.Wait()
+	received := 0
+	for ; received < asked && len(votes) < want; received++ {
+		var a answer
+		select {
+		case a = <-answers:
+		case <-ctx.Done():
+			return votes
+		}
+		if a.v == nil || a.v.Cosignature == nil || a.v.Cosignature.Institution != a.id {
+			if a.v != nil && a.v.Refusal != "" {
+				n.cfg.Logger.Info("vote refused", "recorder", a.id, "height", p.Height, "reason", a.v.Refusal)
+			}
+			continue
+		}
+		votes[a.id] = a.v
+	}
+	// The remaining askers are still waiting to hand over their answers.
+	go func(left int) {
+		for ; left > 0; left-- {
+			select {
+			case <-answers:
+			case <-time.After(n.cfg.VoteTimeout + time.Second):
+				return
+			}
+		}
+	}(asked - received)
 	return votes
 }
 

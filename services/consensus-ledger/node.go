@@ -41,6 +41,16 @@ type Node struct {
 
 	leader leaderView
 	stats  Stats
+
+	// built keeps the blocks this node built while voting, by hash, so that
+	// applying them from LEDGER does not execute them again; lastVote
+	// answers a leader's retry of the identical proposal without rebuilding.
+	built    map[string]*chain.Built
+	lastVote struct {
+		height, view uint64
+		hash         string
+		vote         *Vote
+	}
 }
 
 // Stats counts what this node did; tests and metrics read it.
@@ -74,7 +84,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, suite: su, key: cfg.Key.PrivateKey()}
+	n := &Node{cfg: cfg, suite: su, key: cfg.Key.PrivateKey(), built: map[string]*chain.Built{}}
 	n.stats.Refused = map[string]int{}
 	if n.store, err = chain.OpenReplica(ctx, cfg.DatabaseURL, cfg.Genesis); err != nil {
 		return nil, fmt.Errorf("consensus %s: %w", cfg.Key.Institution, err)
@@ -222,7 +232,16 @@ func (n *Node) applyMsg(ctx context.Context, data []byte, seq uint64) error {
 	if err != nil {
 		return &chain.RefusedError{Kind: chain.RefusedInvalid, Err: err}
 	}
-	err = n.applier.Apply(ctx, b, seq)
+	if built, ok := n.built[b.Hash]; ok {
+		err = n.applier.ApplyBuilt(ctx, b, built.Update, seq)
+	} else {
+		err = n.applier.Apply(ctx, b, seq)
+	}
+	for h, bl := range n.built {
+		if bl.Block.Header.Height <= b.Header.Height {
+			delete(n.built, h)
+		}
+	}
 	if errors.Is(err, chain.ErrAlreadyApplied) {
 		return nil
 	}

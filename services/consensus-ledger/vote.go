@@ -100,6 +100,9 @@ func (n *Node) vote(ctx context.Context, p *chain.Proposal, own bool) (*Vote, er
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if lv := n.lastVote; lv.vote != nil && lv.height == p.Height && lv.view == p.View && lv.hash == p.Hash {
+		return lv.vote, nil
+	}
 	head, err := n.store.Head(ctx)
 	if err != nil {
 		return nil, err
@@ -129,7 +132,13 @@ func (n *Node) vote(ctx context.Context, p *chain.Proposal, own bool) (*Vote, er
 	if have != p.Hash {
 		return nil, fmt.Errorf("already voted for %s at height %d in view %d", have, p.Height, p.View)
 	}
-	return n.sign(built.Block)
+	v, err := n.sign(built.Block)
+	if err != nil {
+		return nil, err
+	}
+	n.built[built.Block.Hash] = built
+	n.lastVote.height, n.lastVote.view, n.lastVote.hash, n.lastVote.vote = p.Height, p.View, p.Hash, v
+	return v, nil
 }
 
 func (n *Node) sign(b *block.Block) (*Vote, error) {
