@@ -16,3 +16,7 @@ replace (
 )
 
 replace github.com/creditchain/creditchain/proto => ../proto
+
+require github.com/creditchain/creditchain/services/signer v0.0.0
+
+replace github.com/creditchain/creditchain/services/signer => ../services/signer

@@ -150,6 +150,9 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	if err := n.startIntake(ctx); err != nil {
 		return nil, err
 	}
+	if err := n.StartSigner(ctx); err != nil {
+		return nil, err
+	}
 	// Every institution serves its replica; the credit center's is the
 	// portal (PortalPort, 8080 by default), the others take free ports.
 	for i, in := range n.Institutions {
