@@ -11,6 +11,7 @@ replace (
 	github.com/creditchain/creditchain/cmd/creditchain => ../cmd/creditchain
 	github.com/creditchain/creditchain/pkg => ../pkg
 	github.com/creditchain/creditchain/services/consensus-ledger => ../services/consensus-ledger
+	github.com/creditchain/creditchain/services/exit-contract => ../services/exit-contract
 	github.com/creditchain/creditchain/services/intake => ../services/intake
 	github.com/creditchain/creditchain/services/replicator => ../services/replicator
 )

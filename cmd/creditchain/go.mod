@@ -8,6 +8,7 @@ replace github.com/creditchain/creditchain/pkg => ../../pkg
 
 require (
 	github.com/creditchain/creditchain/services/consensus-ledger v0.0.0
+	github.com/creditchain/creditchain/services/exit-contract v0.0.0
 	github.com/creditchain/creditchain/services/intake v0.0.0
 	github.com/creditchain/creditchain/services/query v0.0.0
 	github.com/creditchain/creditchain/services/replicator v0.0.0
@@ -15,6 +16,7 @@ require (
 
 replace (
 	github.com/creditchain/creditchain/services/consensus-ledger => ../../services/consensus-ledger
+	github.com/creditchain/creditchain/services/exit-contract => ../../services/exit-contract
 	github.com/creditchain/creditchain/services/intake => ../../services/intake
 	github.com/creditchain/creditchain/services/query => ../../services/query
 	github.com/creditchain/creditchain/services/replicator => ../../services/replicator

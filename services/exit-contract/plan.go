@@ -52,7 +52,7 @@ func (c *policyCache) get(ctx context.Context, ref ledger.PolicyRef) (*boundPoli
 	p := pv.Policy
 	compiled, err := policy.Compile(&p)
 	if err != nil {
-		return nil, fmt.Errorf("compile policy %s@%d: %w", ref.ID, ref.Version, err)
+		return nil, &EvaluationError{fmt.Errorf("compile policy %s@%d: %w", ref.ID, ref.Version, err)}
 	}
 	b = &boundPolicy{policy: p, compiled: compiled}
 	c.mu.Lock()
@@ -60,6 +60,15 @@ func (c *policyCache) get(ctx context.Context, ref ledger.PolicyRef) (*boundPoli
 	c.mu.Unlock()
 	return b, nil
 }
+
+// EvaluationError is a policy failing on a record: compiling or
+// evaluating its bound version. It fails alike on every node (DESIGN 9.5),
+// so the record cannot exit until an event changes it. Other errors of
+// planFor are failures to read the replica, worth retrying.
+type EvaluationError struct{ Err error }
+
+func (e *EvaluationError) Error() string { return e.Err.Error() }
+func (e *EvaluationError) Unwrap() error { return e.Err }
 
 // plan is what to do about one record as of a block time.
 type plan struct {
@@ -87,7 +96,7 @@ func (c *policyCache) planFor(ctx context.Context, r *ledger.Record, at time.Tim
 		}
 		d, err := b.compiled.Evaluate(ledger.PolicyInput(r), at)
 		if err != nil {
-			return plan{}, fmt.Errorf("record %s: %w", r.ID, err)
+			return plan{}, &EvaluationError{fmt.Errorf("record %s: %w", r.ID, err)}
 		}
 		switch {
 		case d.Eligible:
@@ -105,7 +114,7 @@ func (c *policyCache) planFor(ctx context.Context, r *ledger.Record, at time.Tim
 			ended = r.Revoked
 		}
 		if ended == nil {
-			return plan{}, fmt.Errorf("record %s is %s but has no end transaction", r.ID, r.Status)
+			return plan{}, &EvaluationError{fmt.Errorf("record %s is %s but has no end transaction", r.ID, r.Status)}
 		}
 		b, err := c.get(ctx, r.Policy)
 		if err != nil {

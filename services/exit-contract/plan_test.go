@@ -2,6 +2,7 @@ package exitcontract
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -139,8 +140,20 @@ func TestPlanErrors(t *testing.T) {
 	}
 	r = record(policy.CourtDefaulter, "P2Y")
 	r.Status, r.Exit = ledger.StatusExited, nil
-	if _, err := c.planFor(ctx, r, epoch); err == nil {
-		t.Fatal("exited record without its exit accepted")
+	var evalErr *EvaluationError
+	if _, err := c.planFor(ctx, r, epoch); !errors.As(err, &evalErr) {
+		t.Fatalf("exited record without its exit: %v, want an EvaluationError", err)
+	}
+	// A record the policy cannot evaluate fails alike everywhere.
+	r = record(policy.CourtDefaulter, "P2Y")
+	r.Start = time.Time{}
+	if _, err := c.planFor(ctx, r, epoch); !errors.As(err, &evalErr) {
+		t.Fatalf("record without a start: %v, want an EvaluationError", err)
+	}
+	// A policy missing from the replica is the replica's problem: retried.
+	r = record("no-such-policy", "")
+	if _, err := c.planFor(ctx, r, epoch); err == nil || errors.As(err, &evalErr) {
+		t.Fatalf("unknown policy: %v, want a retryable error", err)
 	}
 }
 

@@ -46,6 +46,17 @@ type Config struct {
 	// ResubmitAfter is the least time between two submissions for one
 	// record (measured on the local monotonic clock). Default 30s.
 	ResubmitAfter time.Duration
+	// Grace is how long a record must have been seen valid for its exit or
+	// purge before this service submits it, so that an authority that
+	// submits its own exit right after its attestation (with its own
+	// reason) is not raced by the automatic one. Default 2s.
+	Grace time.Duration
+	// FallbackDelay is added to Grace for records of other authorities.
+	// Normally only the authority's own exit-contract submits, instead of
+	// every recorder's (n-1 rejected duplicates per exit); the others
+	// submit only when the transaction has not committed by then, so that
+	// no single node can suppress it. Default 5s.
+	FallbackDelay time.Duration
 	// Workers is how many submissions may be in flight. Default 4.
 	Workers int
 	// MaxBlocksPerStep bounds the blocks read in one step while catching up.
@@ -74,6 +85,12 @@ func (c *Config) defaults() error {
 	if c.ResubmitAfter <= 0 {
 		c.ResubmitAfter = 30 * time.Second
 	}
+	if c.Grace <= 0 {
+		c.Grace = 2 * time.Second
+	}
+	if c.FallbackDelay <= 0 {
+		c.FallbackDelay = 5 * time.Second
+	}
 	if c.Workers <= 0 {
 		c.Workers = 4
 	}
@@ -97,8 +114,11 @@ type Status struct {
 	Height      uint64    `json:"height"`
 	BlockTime   time.Time `json:"block_time"`
 	// Scheduled is the schedule's size: records waiting for a due time.
-	Scheduled int       `json:"scheduled"`
-	NextDue   time.Time `json:"next_due,omitzero"`
+	Scheduled int `json:"scheduled"`
+	// Pending counts records whose exit or purge is valid and not yet
+	// committed.
+	Pending int       `json:"pending"`
+	NextDue time.Time `json:"next_due,omitzero"`
 	// Evaluations counts records evaluated; Loaded those of the initial load.
 	Evaluations      uint64 `json:"evaluations"`
 	Loaded           uint64 `json:"loaded"`
@@ -112,6 +132,10 @@ type Status struct {
 	LastError string `json:"last_error,omitempty"`
 }
 
+// queueSize bounds the submissions waiting for a worker; beyond it a
+// record stays due and is offered again at the next block.
+const queueSize = 1024
+
 // job is one submission for a worker.
 type job struct {
 	action  Action
@@ -120,10 +144,32 @@ type job struct {
 	record  string
 }
 
-// sent is when a record's last submission was queued.
-type sent struct {
-	at     time.Time // monotonic
+// pending is a record whose exit or purge is valid at the newest block
+// time and not yet committed. Times are local and monotonic: they pace
+// submissions, they never decide validity.
+type pending struct {
 	action Action
+	wait   time.Duration // see Service.wait
+	since  time.Time     // first seen valid
+	sent   time.Time     // last queued for submission; zero before
+}
+
+// wait is how long this service lets a valid action stand before
+// submitting it (Grace, plus FallbackDelay for other authorities' records).
+func (s *Service) wait(authority string) time.Duration {
+	if authority == s.cfg.Key.Institution {
+		return s.cfg.Grace
+	}
+	return s.cfg.Grace + s.cfg.FallbackDelay
+}
+
+// quiet reports whether p needs nothing before now: still within its wait,
+// or submitted less than ResubmitAfter ago.
+func (s *Service) quiet(p *pending, now time.Time) bool {
+	if p.sent.IsZero() {
+		return now.Sub(p.since) < p.wait
+	}
+	return now.Sub(p.sent) < s.cfg.ResubmitAfter
 }
 
 // Service is a running exit-contract.
@@ -137,12 +183,13 @@ type Service struct {
 	done   sync.WaitGroup
 
 	// Owned by the run goroutine.
-	sched  *Schedule
-	recent map[RecordKey]sent
-	height uint64
+	sched   *Schedule
+	pending map[RecordKey]*pending // records whose action is valid now
+	height  uint64
 
-	mu                                                       sync.Mutex
-	status                                                   Status
+	mu     sync.Mutex
+	status Status
+
 	evals, loaded, evalErrs, exits, purges, subErrs, dropped atomic.Uint64
 }
 
@@ -157,8 +204,8 @@ func Start(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("exit-contract %s: %w", cfg.Key.Institution, err)
 	}
 	rctx, cancel := context.WithCancel(context.Background())
-	s := &Service{cfg: cfg, store: store, cancel: cancel, jobs: make(chan job, 4*cfg.Workers),
-		recent: map[RecordKey]sent{}}
+	s := &Service{cfg: cfg, store: store, cancel: cancel, jobs: make(chan job, queueSize),
+		pending: map[RecordKey]*pending{}}
 	s.pols = newPolicyCache(func(ctx context.Context, id string) (*ledger.PolicyState, error) {
 		return s.store.Policy(ctx, id)
 	})
@@ -266,8 +313,7 @@ func (s *Service) load(ctx context.Context) error {
 		sched = NewSchedule(n)
 		return scanRecords(ctx, tx, func(r *ledger.Record) error {
 			s.loaded.Add(1)
-			s.plan(ctx, sched, r, h.Time)
-			return nil
+			return s.plan(ctx, sched, r, h.Time)
 		})
 	})
 	if err != nil {
@@ -313,9 +359,9 @@ func (s *Service) step(ctx context.Context) error {
 			if touched[e.Key] {
 				continue
 			}
-			// Submitted a moment ago and not changed since: wait for that
-			// submission's outcome instead of reading the record again.
-			if r, ok := s.recent[e.Key]; ok && r.action == e.Action && now.Sub(r.at) < s.cfg.ResubmitAfter {
+			// Valid, unchanged since, and waiting (for its grace or for the
+			// outcome of its submission): no need to read it again yet.
+			if p, ok := s.pending[e.Key]; ok && p.action == e.Action && s.quiet(p, now) {
 				s.sched.Set(e.Key, e.DueTime(), e.Action)
 				continue
 			}
@@ -329,9 +375,10 @@ func (s *Service) step(ctx context.Context) error {
 		// leaves the schedule; records are never deleted, so that does not
 		// happen on a sound replica.
 		for _, r := range recs {
-			s.plan(ctx, s.sched, r, h.Time)
+			if err := s.plan(ctx, s.sched, r, h.Time); err != nil {
+				return err
+			}
 		}
-		s.forget(now)
 		s.height = to
 		s.publish(h, true)
 		popped = nil
@@ -350,36 +397,47 @@ func (s *Service) step(ctx context.Context) error {
 }
 
 // plan evaluates r at block time at, schedules it and queues a submission
-// when one is valid now.
-func (s *Service) plan(ctx context.Context, sched *Schedule, r *ledger.Record, at time.Time) {
+// when one is valid now. It returns only failures to read the replica,
+// after which the caller retries its whole step.
+func (s *Service) plan(ctx context.Context, sched *Schedule, r *ledger.Record, at time.Time) error {
 	k, err := ParseRecordKey(r.ID)
 	if err != nil {
 		s.evalErrs.Add(1)
 		s.cfg.Logger.Error("record with an unusable id", "err", err)
-		return
+		return nil
 	}
 	s.evals.Add(1)
 	p, err := s.pols.planFor(ctx, r, at)
-	if err != nil {
-		// The same error happens on every node (DESIGN 9.5 determinism):
-		// the record cannot exit until an event changes it, which brings
-		// it back here.
+	var evalErr *EvaluationError
+	switch {
+	case errors.As(err, &evalErr):
+		// The same error happens on every node: the record cannot exit
+		// until an event changes it, which brings it back here.
 		s.evalErrs.Add(1)
 		s.cfg.Logger.Warn("evaluation failed", "record", r.ID, "err", err)
 		sched.Remove(k)
-		return
+		delete(s.pending, k)
+		return nil
+	case err != nil:
+		return err
 	}
 	if p.Action == 0 {
 		sched.Remove(k)
-		delete(s.recent, k)
-		return
+	} else {
+		sched.Set(k, p.Due, p.Action)
 	}
-	sched.Set(k, p.Due, p.Action)
 	if !p.Now {
-		return
+		delete(s.pending, k)
+		return nil
 	}
-	if r, ok := s.recent[k]; ok && r.action == p.Action && time.Since(r.at) < s.cfg.ResubmitAfter {
-		return
+	now := time.Now()
+	pd := s.pending[k]
+	if pd == nil || pd.action != p.Action {
+		pd = &pending{action: p.Action, wait: s.wait(r.Authority), since: now}
+		s.pending[k] = pd
+	}
+	if s.quiet(pd, now) {
+		return nil
 	}
 	j := job{action: p.Action, record: r.ID}
 	switch p.Action {
@@ -390,26 +448,18 @@ func (s *Service) plan(ctx context.Context, sched *Schedule, r *ledger.Record, a
 	}
 	select {
 	case s.jobs <- j:
-		s.recent[k] = sent{at: time.Now(), action: p.Action}
+		pd.sent = now
 	default:
 		s.dropped.Add(1)
 	}
-}
-
-// forget drops pacing entries older than ResubmitAfter.
-func (s *Service) forget(now time.Time) {
-	for k, r := range s.recent {
-		if now.Sub(r.at) >= s.cfg.ResubmitAfter {
-			delete(s.recent, k)
-		}
-	}
+	return nil
 }
 
 func (s *Service) publish(h head, ready bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.status.Ready, s.status.Height, s.status.BlockTime = ready, h.Height, h.Time
-	s.status.Scheduled = s.sched.Len()
+	s.status.Scheduled, s.status.Pending = s.sched.Len(), len(s.pending)
 	s.status.NextDue = time.Time{}
 	if e, ok := s.sched.Peek(); ok {
 		s.status.NextDue = e.DueTime()

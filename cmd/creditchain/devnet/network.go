@@ -153,6 +153,14 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	if err := n.StartSigner(ctx); err != nil {
 		return nil, err
 	}
+	// One exit-contract per recorder: any of them may submit a due exit.
+	for _, in := range n.Institutions {
+		if in.Member.HasRole(membership.RoleRecorder) {
+			if err := n.StartExitContract(ctx, in.Member.ID); err != nil {
+				return nil, err
+			}
+		}
+	}
 	// Every institution serves its replica; the credit center's is the
 	// portal (PortalPort, 8080 by default), the others take free ports.
 	for i, in := range n.Institutions {
