@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditchain/creditchain/cmd/creditchain/apikeycmd"
 	"github.com/creditchain/creditchain/cmd/creditchain/devnet"
 	"github.com/creditchain/creditchain/pkg/block"
 	"github.com/creditchain/creditchain/pkg/checkpoint"
@@ -602,34 +603,42 @@ func TestQueryAPI(t *testing.T) {
 	})
 
 	t.Run("API keys", func(t *testing.T) {
-		tok, k, err := query.CreateAPIKey(ctx, pool, "将被吊销", 600, 1000)
-		if err != nil {
-			t.Fatal(err)
+		// Through the real command, as an operator would.
+		out, errOut := runAPIKey(t, 0, "create", "--database", dbURL, "--name", "将被吊销", "--per-minute", "600", "--per-day", "1000")
+		tok := strings.TrimSpace(out)
+		if !strings.HasPrefix(tok, "cck_") || strings.Contains(tok, "\n") {
+			t.Fatalf("apikey create printed %q", out)
 		}
 		kc := anon.withKey(tok)
 		if r := kc.get("/v1/subjects/" + orgA); r.Status != 200 {
 			t.Fatalf("new key: %d %s", r.Status, r.Raw)
 		}
-		if err := query.RevokeAPIKey(ctx, pool, k.ID); err != nil {
-			t.Fatal(err)
+		var keys []query.APIKey
+		list, _ := runAPIKey(t, 0, "list", "--json", "--database", dbURL)
+		if err := json.Unmarshal([]byte(list), &keys); err != nil {
+			t.Fatalf("apikey list --json: %v\n%s", err, list)
 		}
+		k := keys[len(keys)-1]
+		if k.Name != "将被吊销" || k.PerMinute != 600 || k.PerDay != 1000 || k.UsedToday != 1 || k.RevokedAt != nil || !strings.Contains(errOut, k.ID) {
+			t.Fatalf("listed %+v; create said %q", k, errOut)
+		}
+		runAPIKey(t, 0, "revoke", k.ID, "--database", dbURL)
 		if r := kc.get("/v1/subjects/" + orgA); r.Status != 401 || r.errorCode() != "revoked_api_key" {
 			t.Errorf("revoked key: %d %s", r.Status, r.Raw)
 		}
 		if r := anon.withKey(tok + "x").get("/v1/subjects/" + orgA); r.Status != 401 || r.errorCode() != "invalid_api_key" {
 			t.Errorf("unknown key: %d %s", r.Status, r.Raw)
 		}
-		if err := query.RevokeAPIKey(ctx, pool, "0000000000000000"); err == nil {
-			t.Error("revoking an unknown key succeeded")
+		runAPIKey(t, 1, "revoke", "--database", dbURL, "0000000000000000")
+		table, _ := runAPIKey(t, 0, "list", "--database", dbURL)
+		if !strings.Contains(table, k.ID) || strings.Contains(table, tok) {
+			t.Errorf("apikey list:\n%s", table)
 		}
-		keys, err := query.ListAPIKeys(ctx, pool, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
+		// Only the hash is stored.
 		var stored int
-		_ = pool.QueryRow(ctx, `SELECT count(*) FROM api_keys WHERE hash = sha256(convert_to($1, 'UTF8'))`, tok).Scan(&stored)
-		if len(keys) < 2 || keys[len(keys)-1].ID != k.ID || keys[len(keys)-1].RevokedAt == nil || keys[len(keys)-1].UsedToday != 1 || stored != 1 {
-			t.Errorf("listing %+v; stored by hash: %d", keys, stored)
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM api_keys WHERE hash = sha256(convert_to($1, 'UTF8')) AND revoked_at IS NOT NULL`, tok).Scan(&stored)
+		if stored != 1 {
+			t.Errorf("%d revoked keys stored under the token's SHA-256, want 1", stored)
 		}
 
 		// A daily quota of 2: the third look-up is refused until tomorrow
@@ -772,6 +781,17 @@ func checkInclusion(t *testing.T, c *qclient, h merkle.LogHasher, su suite.Suite
 			t.Fatal("a tampered inclusion proof verifies")
 		}
 	}
+}
+
+// runAPIKey runs `creditchain apikey ARGS` in-process and checks its exit
+// code; it returns stdout and stderr.
+func runAPIKey(t *testing.T, want int, args ...string) (string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := apikeycmd.Run(args, &stdout, &stderr); code != want {
+		t.Fatalf("creditchain apikey %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, stdout.String(), stderr.String())
+	}
+	return stdout.String(), stderr.String()
 }
 
 // checkRetryAfter makes one more refused request and checks Retry-After.

@@ -160,9 +160,16 @@ func (s *Server) subject(ctx context.Context, code string, org, person bool) (*S
 	if orgCode == "" && len(commitments) == 0 {
 		return ans, commitments, nil
 	}
-	rows, err := s.store.Pool.Query(ctx, `SELECT doc FROM records
-		WHERE ((subject_kind = 'organization' AND subject_code = $1) OR (subject_kind = 'person' AND subject_code = ANY($2)))
-		  AND status = $3 AND category <> ALL($4)
+	// Two index look-ups on records_by_subject rather than one OR, which
+	// the planner may turn into a scan once records number in millions.
+	rows, err := s.store.Pool.Query(ctx, `SELECT doc FROM (
+			SELECT doc, updated_height, record_id, status, category FROM records
+			WHERE subject_code = $1 AND subject_kind = 'organization'
+			UNION ALL
+			SELECT doc, updated_height, record_id, status, category FROM records
+			WHERE subject_code = ANY($2) AND subject_kind = 'person'
+		) r
+		WHERE status = $3 AND category <> ALL($4)
 		ORDER BY updated_height DESC, record_id`, orgCode, commitments, ledger.StatusActive, Unpublished)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read records: %w", err)
