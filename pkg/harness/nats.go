@@ -33,6 +33,10 @@ type NATS struct {
 	tempDir string
 }
 
+// MaxPayload is the largest NATS message the network needs (a block or a
+// proposal); production NATS servers must allow it too (max_payload).
+const MaxPayload = 8 << 20
+
 // StartNATS starts an embedded JetStream server (or, with opts.URL, just
 // records an external one) and returns once it accepts clients.
 func StartNATS(opts NATSOptions) (*NATS, error) {
@@ -57,6 +61,9 @@ func StartNATS(opts NATSOptions) (*NATS, error) {
 		JetStream:  true,
 		StoreDir:   dir,
 		NoSigs:     true, // the embedding process owns its signals
+		// A block proposal carries every candidate transaction: up to the
+		// genesis max_bytes (4 MiB by default) plus framing.
+		MaxPayload: MaxPayload,
 		// No logger at all: the server's own logger exits the process on a
 		// fatal error such as a taken port, which must be our error instead.
 		NoLog: true,

@@ -28,6 +28,7 @@ type Config struct {
 	// more transactions after the first; IdleInterval is how often it makes an
 	// empty block so that time-based exits fire.
 	MaxTxs        int
+	MaxBytes      int
 	BlockInterval time.Duration
 	IdleInterval  time.Duration
 	// VoteTimeout bounds how long the leader waits for cosignatures.
@@ -46,6 +47,12 @@ func (c *Config) defaults() {
 	}
 	if c.MaxTxs == 0 {
 		c.MaxTxs = 2000
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = c.Genesis.Limits.MaxBytes
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = 4 << 20
 	}
 	if c.BlockInterval == 0 {
 		c.BlockInterval, _ = time.ParseDuration(c.Genesis.Limits.BlockInterval)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -89,27 +88,48 @@ func (n *Node) lead(ctx context.Context, view uint64) error {
 	if err != nil {
 		return fmt.Errorf("read TXS from %d: %w", cursor+1, err)
 	}
-	var pending [][]byte
-	var pendingSeq = cursor
+	var pending []candidate
 	for ctx.Err() == nil {
-		more, seq, err := n.collect(ctx, cons, n.cfg.MaxTxs-len(pending), len(pending) > 0)
+		more, err := n.collect(ctx, cons, pending)
 		if err != nil {
 			return err
 		}
 		pending = append(pending, more...)
-		if seq > 0 {
-			pendingSeq = seq
+		take := fit(pending, n.cfg.MaxTxs, n.cfg.MaxBytes)
+		datas := make([][]byte, take)
+		for i := range datas {
+			datas[i] = pending[i].data
 		}
-		appended, err := n.propose(ctx, view, last, pending, pendingSeq)
+		txsSeq := cursor
+		if take > 0 {
+			txsSeq = pending[take-1].seq
+		}
+		appended, err := n.propose(ctx, view, last, datas, txsSeq)
 		if err != nil {
 			return err
 		}
-		if appended > 0 {
-			last = appended
-			pending = nil
-		}
+		last, cursor = appended, txsSeq
+		pending = pending[take:]
 	}
 	return ctx.Err()
+}
+
+// candidate is a transaction read from TXS with its stream sequence.
+type candidate struct {
+	data []byte
+	seq  uint64
+}
+
+// fit returns how many of cands fit in one block.
+func fit(cands []candidate, maxTxs, maxBytes int) int {
+	bytes := 0
+	for i, c := range cands {
+		if i == maxTxs || (i > 0 && bytes+len(c.data) > maxBytes) {
+			return i
+		}
+		bytes += len(c.data)
+	}
+	return len(cands)
 }
 
 func mustHeight(ctx context.Context, n *Node) uint64 {
@@ -120,26 +140,26 @@ func mustHeight(ctx context.Context, n *Node) uint64 {
 	return h.Height
 }
 
-// collect gathers up to max candidates: it waits up to IdleInterval for the
-// first (none means an empty block), then up to BlockInterval for more.
-func (n *Node) collect(ctx context.Context, cons jetstream.Consumer, limit int, havePending bool) ([][]byte, uint64, error) {
-	var out [][]byte
-	var last uint64
+// collect reads more candidates: when none is pending it waits up to
+// IdleInterval for the first (none means an empty block), then up to
+// BlockInterval for more, until a block's worth is pending.
+func (n *Node) collect(ctx context.Context, cons jetstream.Consumer, pending []candidate) ([]candidate, error) {
+	var out []candidate
 	deadline := time.Now().Add(n.cfg.IdleInterval)
-	if havePending {
+	if len(pending) > 0 {
 		deadline = time.Now().Add(n.cfg.BlockInterval)
 	}
-	for len(out) < limit {
+	for fit(append(pending, out...), n.cfg.MaxTxs, n.cfg.MaxBytes) == len(pending)+len(out) && len(pending)+len(out) < n.cfg.MaxTxs {
 		wait := time.Until(deadline)
 		if wait <= 0 {
 			break
 		}
-		batch, err := cons.Fetch(limit-len(out), jetstream.FetchMaxWait(max(wait, 10*time.Millisecond)))
+		batch, err := cons.Fetch(n.cfg.MaxTxs-len(pending)-len(out), jetstream.FetchMaxWait(max(wait, 10*time.Millisecond)))
 		if err != nil {
-			if errors.Is(err, context.Canceled) || ctx.Err() != nil {
-				return nil, 0, ctx.Err()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
 			}
-			return nil, 0, fmt.Errorf("fetch TXS: %w", err)
+			return nil, fmt.Errorf("fetch TXS: %w", err)
 		}
 		got := 0
 		for m := range batch.Messages() {
@@ -147,18 +167,17 @@ func (n *Node) collect(ctx context.Context, cons jetstream.Consumer, limit int, 
 			if err != nil {
 				continue
 			}
-			out = append(out, m.Data())
-			last = md.Sequence.Stream
+			out = append(out, candidate{data: m.Data(), seq: md.Sequence.Stream})
 			got++
 		}
-		if got > 0 && len(out) > 0 && deadline.After(time.Now().Add(n.cfg.BlockInterval)) {
+		if got > 0 && len(pending) == 0 && deadline.After(time.Now().Add(n.cfg.BlockInterval)) {
 			deadline = time.Now().Add(n.cfg.BlockInterval)
 		}
 		if ctx.Err() != nil {
-			return nil, 0, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
-	return out, last, nil
+	return out, nil
 }
 
 // propose builds the next block from candidates, gathers a quorum of
@@ -310,7 +329,7 @@ func (n *Node) gather(ctx context.Context, p *chain.Proposal, epoch *membership.
 		}
 		if a.v == nil || a.v.Cosignature == nil || a.v.Cosignature.Institution != a.id {
 			if a.v != nil && a.v.Refusal != "" {
-				n.cfg.Logger.Info("vote refused", "recorder", a.id, "height", p.Height, "reason", a.v.Refusal)
+				n.cfg.Logger.Warn("vote refused", "recorder", a.id, "height", p.Height, "reason", a.v.Refusal)
 			}
 			continue
 		}

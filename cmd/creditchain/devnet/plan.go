@@ -132,7 +132,7 @@ func Genesis(chainID, alg string, insts []Institution, at time.Time) (*block.Gen
 	g := &block.Genesis{
 		ChainID: chainID, CryptoSuite: alg, Quorum: membership.QuorumTwoThirds,
 		Time:   at.UTC().Format(time.RFC3339),
-		Limits: block.Limits{MaxTxs: 2000, MaxBytes: 8 << 20, BlockInterval: "100ms", IdleInterval: "5s"},
+		Limits: block.Limits{MaxTxs: 2000, MaxBytes: 4 << 20, BlockInterval: "100ms", IdleInterval: "5s"},
 	}
 	for _, in := range insts {
 		g.Members = append(g.Members, in.Member)
