@@ -36,6 +36,9 @@ const (
 	personMasked = "110105********002X"
 	personName   = "欧阳娜"
 	personNameMk = "欧**"
+	// dualCode is valid both as a USCC (GB 32100) and as a citizen ID.
+	dualCode   = "110105199904030004"
+	dualMasked = "110105********0004"
 )
 
 // qclient calls one query service and checks every answer against the
@@ -258,7 +261,39 @@ func TestQueryAPI(t *testing.T) {
 		personRecs = append(personRecs, commit(t, n, marketS, "record.create",
 			personPayload(cm, "general-dishonesty", start, "P1Y", fmt.Sprintf("厦市监罚〔2026〕%d号", 10+i)), p))
 	}
+	// A code valid both as a USCC and as a citizen ID, recorded once as
+	// each.
+	dualOrg := commit(t, n, courtS, "record.create", recordCreate(dualCode, "court-defaulter", "court-defaulter", start, "P2Y"), nil)
+	dualP := &txn.Personal{Name: "李四", IDNumber: dualCode, Salt: newSalt(t)}
+	dualCm, err := txn.Commitment(su, dualP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dualPerson := commit(t, n, marketS, "record.create", personPayload(dualCm, "general-dishonesty", start, "P1Y", "厦市监罚〔2026〕99号"), dualP)
 	_, _ = waitConverged(t, n, 30*time.Second)
+
+	t.Run("code valid under both schemes", func(t *testing.T) {
+		r := c.do("POST", "/v1/subjects/lookup", []byte(`{"code":"`+dualCode+`"}`))
+		if r.Status != 200 || r.Body["kind"] != "organization" || r.Body["code"] != dualMasked || r.Body["status"] != "listed" {
+			t.Fatalf("dual look-up: %d %s", r.Status, r.Raw)
+		}
+		kinds := map[string]string{}
+		for _, x := range arr(r.Body["records"]) {
+			rec := obj(x)
+			kinds[rec["record_id"].(string)] = obj(rec["subject"])["kind"].(string)
+			if sub := obj(rec["subject"]); sub["kind"] == "person" && (sub["code"] != dualMasked || sub["name"] != "李*") {
+				t.Errorf("person subject %v", sub)
+			}
+		}
+		if len(kinds) != 2 || kinds[dualOrg] != "organization" || kinds[dualPerson] != "person" {
+			t.Errorf("records %v, want %s as organization and %s as person", kinds, dualOrg, dualPerson)
+		}
+		var rows int
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM access_log WHERE subject = $1 AND commitments = $2`, dualMasked, []string{dualCm}).Scan(&rows)
+		if rows != 1 {
+			t.Errorf("%d access-log rows for the look-up, want 1", rows)
+		}
+	})
 
 	t.Run("organization look-up", func(t *testing.T) {
 		r := c.get("/v1/subjects/" + orgA)
