@@ -33,8 +33,11 @@ func (s *Signer) ready(ctx context.Context) error {
 			st.Close()
 			return pgstore.ErrNoGenesis
 		}
-		s.store.Close()
+		s.mu.Lock()
+		old := s.store
 		s.store = st
+		s.mu.Unlock()
+		old.Close()
 	}
 	g := s.store.Genesis
 	if k := s.cfg.IssuerKey; k.KeyID != g.Issuer.KeyID || k.Institution != g.Issuer.ID {

@@ -38,9 +38,6 @@ func renderFixture(t *testing.T) (*certtest.Fixture, *cert.Certificate, string) 
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "cert.pdf")
-	if p := os.Getenv("CC_KEEP_PDF"); p != "" {
-		path = p
-	}
 	if err := os.WriteFile(path, pdf, 0o644); err != nil {
 		t.Fatal(err)
 	}

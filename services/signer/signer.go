@@ -148,7 +148,12 @@ func (s *Signer) Kick() {
 
 // Document returns the stored certificate numbered certNo, or nil.
 func (s *Signer) Document(ctx context.Context, certNo string) (*Document, error) {
-	return GetDocument(ctx, s.store.Pool, certNo)
+	// ready may swap the store (once, when the replica had no genesis at
+	// Start); the loop itself reads it from its own goroutine only.
+	s.mu.Lock()
+	st := s.store
+	s.mu.Unlock()
+	return GetDocument(ctx, st.Pool, certNo)
 }
 
 func (s *Signer) loop(ctx context.Context) {
