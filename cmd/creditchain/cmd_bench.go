@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -58,6 +59,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	rate := fs.String("rate", "max", "transactions per second, or max")
 	workers := fs.Int("workers", 32, "concurrent submitters")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the whole dev network when it started one) to `FILE`")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -89,6 +91,19 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 		defer n.Close()
 		path = filepath.Join(dir, "network.json")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := bench(ctx, path, *duration, perSecond, *workers, stderr)
 	if err != nil {
