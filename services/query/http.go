@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -13,7 +14,7 @@ import (
 // Handler is the HTTP handler with every route of DESIGN 9.4.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(recoverer(s))
+	r.Use(measured, recoverer(s))
 	// Subject look-ups and record documents show subjects: they are the
 	// "look-ups" that rate limits, quotas and the access log are about.
 	r.Get("/v1/subjects/{code}", s.limited(s.getSubject))
@@ -59,11 +60,19 @@ func noListing(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.store.Head(r.Context()); err != nil {
-		http.Error(w, "replica not ready: "+err.Error(), http.StatusServiceUnavailable)
+	if err := s.Ready(r.Context()); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// Ready reports whether the replica answers and has a head to serve.
+func (s *Server) Ready(ctx context.Context) error {
+	if _, err := s.store.Head(ctx); err != nil {
+		return fmt.Errorf("replica not ready: %w", err)
+	}
+	return nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

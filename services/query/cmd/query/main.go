@@ -1,98 +1,65 @@
-// Command query serves the open query API of one institution's replica.
+// Command query serves the open query API of one institution's replica
+// (DESIGN 3, 9.4), with /healthz, /readyz and /metrics beside it.
 //
 //	query --database URL --genesis FILE [--listen ADDR]
 //
-// Every flag may also come from the environment: QUERY_DATABASE_URL (or
-// DATABASE_URL), QUERY_GENESIS, QUERY_LISTEN, QUERY_ANON_PER_MINUTE,
-// QUERY_ANON_BURST. Flags win. API keys carry their own limits, set by
-// `creditchain apikey create`.
+// Every flag falls back to CREDITCHAIN_<FLAG> in the environment (see
+// pkg/svc); --database also to DATABASE_URL. API keys carry their own
+// limits, set by `creditchain apikey create`.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
-	"time"
 
-	"github.com/creditchain/creditchain/pkg/block"
+	"github.com/creditchain/creditchain/pkg/svc"
 	"github.com/creditchain/creditchain/services/query"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "query:", err)
+	f := svc.NewFlags("query")
+	def := query.DefaultLimits()
+	dbURL := f.String("database", os.Getenv("DATABASE_URL"), "PostgreSQL URL of the institution's replica")
+	anonPerMinute := f.String("anon-per-minute", strconv.Itoa(def.AnonPerMinute), "anonymous look-ups per minute per client address")
+	anonBurst := f.String("anon-burst", strconv.Itoa(def.AnonBurst), "anonymous look-ups in a burst per client address")
+	f.Parse()
+	log := svc.Logger("query")
+	if err := run(f, *dbURL, *anonPerMinute, *anonBurst); err != nil {
+		log.Error("query stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func env(names ...string) string {
-	for _, n := range names {
-		if v := os.Getenv(n); v != "" {
-			return v
-		}
+func run(f *svc.Flags, dbURL, perMinute, burst string) error {
+	if dbURL == "" {
+		return errors.New("--database (or CREDITCHAIN_DATABASE, DATABASE_URL) is required")
 	}
-	return ""
-}
-
-func envInt(name string, def int64) int64 {
-	if v, err := strconv.ParseInt(os.Getenv(name), 10, 64); err == nil {
-		return v
+	limits := query.DefaultLimits()
+	var err error
+	if limits.AnonPerMinute, err = strconv.Atoi(perMinute); err != nil || limits.AnonPerMinute <= 0 {
+		return fmt.Errorf("--anon-per-minute %q: want a positive integer", perMinute)
 	}
-	return def
-}
-
-func run(args []string) error {
-	def := query.DefaultLimits()
-	fs := flag.NewFlagSet("query", flag.ContinueOnError)
-	dbURL := fs.String("database", env("QUERY_DATABASE_URL", "DATABASE_URL"), "PostgreSQL URL of the institution's replica")
-	genesisFile := fs.String("genesis", env("QUERY_GENESIS"), "the chain's genesis.json")
-	addr := fs.String("listen", env("QUERY_LISTEN"), "address to listen on (default 127.0.0.1:8080)")
-	anonPerMin := fs.Int64("anon-per-minute", envInt("QUERY_ANON_PER_MINUTE", int64(def.AnonPerMinute)), "anonymous look-ups per minute per address")
-	anonBurst := fs.Int64("anon-burst", envInt("QUERY_ANON_BURST", int64(def.AnonBurst)), "anonymous burst per address")
-	if err := fs.Parse(args); err != nil {
-		return err
+	if limits.AnonBurst, err = strconv.Atoi(burst); err != nil || limits.AnonBurst <= 0 {
+		return fmt.Errorf("--anon-burst %q: want a positive integer", burst)
 	}
-	if *dbURL == "" || *genesisFile == "" {
-		return errors.New("--database and --genesis are required")
-	}
-	if *addr == "" {
-		*addr = "127.0.0.1:8080"
-	}
-	raw, err := os.ReadFile(*genesisFile)
-	if err != nil {
-		return err
-	}
-	g, err := block.DecodeGenesis(raw)
-	if err != nil {
-		return fmt.Errorf("%s: %w", *genesisFile, err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := svc.Context()
 	defer stop()
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	srv, err := query.Open(ctx, query.Config{DatabaseURL: *dbURL, Genesis: g, Logger: logger,
-		Limits: query.Limits{AnonPerMinute: int(*anonPerMin), AnonBurst: int(*anonBurst), KeyPerMinute: def.KeyPerMinute, KeyPerDay: def.KeyPerDay}})
+	g, err := svc.LoadGenesis(f.Genesis)
+	if err != nil {
+		return err
+	}
+	srv, err := query.Open(ctx, query.Config{DatabaseURL: dbURL, Genesis: g, Limits: limits, Logger: svc.Logger("query")})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	hs := &http.Server{Addr: *addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
-	logger.Info("query listening", "addr", *addr)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	// Graceful: finish the look-ups in flight (and their access-log rows).
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return hs.Shutdown(sctx)
+	mux := http.NewServeMux()
+	mux.Handle("/", srv.Handler())
+	// Graceful stop (svc.Serve) lets look-ups in flight finish, access-log
+	// rows included.
+	return svc.Serve(ctx, f.Listen, mux, func() error { return srv.Ready(context.Background()) })
 }
