@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/creditchain/creditchain/pkg/block"
+	"github.com/creditchain/creditchain/pkg/ids"
 	"github.com/creditchain/creditchain/pkg/merklelog"
 	"github.com/creditchain/creditchain/pkg/pgstore"
 	"github.com/creditchain/creditchain/pkg/suite"
@@ -58,6 +59,9 @@ type Server struct {
 	log    *slog.Logger
 	anon   *limiter
 	keys   *limiter
+	// legacy are the pilot USCCs accepted despite their check character:
+	// the chain's (genesis) and the process default.
+	legacy ids.LegacyList
 }
 
 // Open migrates (for the query service's own tables) and opens the replica.
@@ -135,8 +139,12 @@ func New(st *pgstore.Store, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	legacy := ids.DefaultLegacyList().Codes()
+	if st.Genesis != nil {
+		legacy = append(legacy, st.Genesis.LegacyUSCC...)
+	}
 	return &Server{store: st, limits: cfg.Limits, clock: cfg.Clock, log: cfg.Logger,
-		anon: newLimiter(), keys: newLimiter()}
+		anon: newLimiter(), keys: newLimiter(), legacy: ids.NewLegacyList(legacy)}
 }
 
 // Store is the replica the server reads.

@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditchain/creditchain/pkg/block"
+	"github.com/creditchain/creditchain/pkg/ids"
+	"github.com/creditchain/creditchain/pkg/pgstore"
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
@@ -117,5 +120,27 @@ func TestOpenAPIDocument(t *testing.T) {
 		if doc.Paths.Value(p) == nil {
 			t.Errorf("path %s not described", p)
 		}
+	}
+}
+
+// TestLegacyUSCCFromGenesis checks that a pilot USCC the genesis
+// allow-lists is a valid code for look-ups, and that it is not without it.
+func TestLegacyUSCCFromGenesis(t *testing.T) {
+	const valid = "91350200776049653A"
+	if err := ids.CheckUSCC(valid); err != nil {
+		t.Fatalf("fixture: %v", err)
+	}
+	legacy := valid[:17] + "B" // same code, wrong check character
+	plain := New(&pgstore.Store{Genesis: &block.Genesis{}}, Config{})
+	if _, err := plain.classify(legacy); err == nil {
+		t.Fatal("a code failing its check character is valid without an allow-list")
+	}
+	listed := New(&pgstore.Store{Genesis: &block.Genesis{LegacyUSCC: []string{legacy}}}, Config{})
+	kinds, err := listed.classify(legacy)
+	if err != nil || len(kinds) != 1 || kinds[0] != ids.Organization {
+		t.Fatalf("allow-listed code: %v, %v", kinds, err)
+	}
+	if _, err := listed.classify(valid[:16] + "XB"); err == nil {
+		t.Fatal("the allow-list let another code through")
 	}
 }

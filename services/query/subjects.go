@@ -94,7 +94,7 @@ func noParameters(r *http.Request) *apierr.Error {
 // validated first (which refuses every wildcard, prefix or pattern, since
 // none is a valid code) and then matched with "=", never LIKE.
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request, code, endpoint string) {
-	kinds, err := ids.Classify(code, s.clock())
+	kinds, err := s.classify(code)
 	if err != nil {
 		writeError(w, apierr.New(400, "invalid_code", "%v", err))
 		return
@@ -116,6 +116,11 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, code, endpoint s
 		}
 	}
 	writeJSON(w, http.StatusOK, ans)
+}
+
+// classify is ids.Classify under the chain's legacy allow-list.
+func (s *Server) classify(code string) ([]ids.Kind, error) {
+	return ids.ClassifyWith(code, s.clock(), s.legacy)
 }
 
 // subject reads the records of a valid code under the schemes it is valid
