@@ -299,6 +299,7 @@ func (s *Service) load(ctx context.Context) error {
 			suite: su, key: s.cfg.Key, clock: s.cfg.Clock}
 	}
 	start := time.Now()
+	s.loaded.Store(0) // a failed attempt starts over
 	var sched *Schedule
 	var h head
 	err := pgx.BeginTxFunc(ctx, s.store.Pool, snapshot, func(tx pgx.Tx) error {
@@ -320,7 +321,7 @@ func (s *Service) load(ctx context.Context) error {
 		return fmt.Errorf("initial load: %w", err)
 	}
 	s.sched, s.height = sched, h.Height
-	s.publish(h, true)
+	s.publish(h)
 	s.cfg.Logger.Info("exit-contract schedule loaded", "height", h.Height, "records", s.loaded.Load(),
 		"scheduled", sched.Len(), "took", time.Since(start).Round(time.Millisecond))
 	return nil
@@ -380,7 +381,7 @@ func (s *Service) step(ctx context.Context) error {
 			}
 		}
 		s.height = to
-		s.publish(h, true)
+		s.publish(head{Height: to, Time: h.Time})
 		popped = nil
 		return nil
 	})
@@ -455,10 +456,10 @@ func (s *Service) plan(ctx context.Context, sched *Schedule, r *ledger.Record, a
 	return nil
 }
 
-func (s *Service) publish(h head, ready bool) {
+func (s *Service) publish(h head) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.status.Ready, s.status.Height, s.status.BlockTime = ready, h.Height, h.Time
+	s.status.Ready, s.status.Height, s.status.BlockTime = true, h.Height, h.Time
 	s.status.Scheduled, s.status.Pending = s.sched.Len(), len(s.pending)
 	s.status.NextDue = time.Time{}
 	if e, ok := s.sched.Peek(); ok {
