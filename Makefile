@@ -1,7 +1,7 @@
 # creditchain: every target works from a fresh clone with Go and PostgreSQL's server binaries.
 SHELL := /bin/bash
 GO ?= go
-STATICCHECK_VERSION ?= 2025.1.1
+STATICCHECK_VERSION ?= v0.8.2
 MODULES = $(shell $(GO) list -m -f '{{.Dir}}')
 # Packages whose tests start whole networks are run without -race: the race
 # detector slows them past what CI's 2 cores can afford.
