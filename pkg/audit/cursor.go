@@ -55,7 +55,9 @@ func (c *cursor[T]) next(ctx context.Context) (row T, ok bool, err error) {
 }
 
 func (c *cursor[T]) fill(ctx context.Context) error {
-	rows, err := c.tx.Query(ctx, fmt.Sprintf("FETCH FORWARD %d FROM %s", fetchSize, c.name))
+	// Describe every FETCH: pgx would otherwise cache the result shape of
+	// the statement text, which names only the cursor, not its query.
+	rows, err := c.tx.Query(ctx, fmt.Sprintf("FETCH FORWARD %d FROM %s", fetchSize, c.name), pgx.QueryExecModeDescribeExec)
 	if err != nil {
 		return fmt.Errorf("fetch from %s: %w", c.name, err)
 	}
