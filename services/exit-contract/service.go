@@ -385,13 +385,12 @@ func (s *Service) step(ctx context.Context) error {
 		popped = nil
 		return nil
 	})
-	if popped != nil {
-		// The step failed after taking entries off the schedule: put back
-		// those not already re-scheduled so that nothing is lost.
-		for _, e := range popped {
-			if _, ok := s.sched.Get(e.Key); !ok {
-				s.sched.Set(e.Key, e.DueTime(), e.Action)
-			}
+	// A step that failed after taking entries off the schedule puts back
+	// those not already re-scheduled, so that nothing is lost (popped is
+	// nil after a successful step).
+	for _, e := range popped {
+		if _, ok := s.sched.Get(e.Key); !ok {
+			s.sched.Set(e.Key, e.DueTime(), e.Action)
 		}
 	}
 	return err
