@@ -169,7 +169,7 @@ func TestTamper(t *testing.T) {
 					t.Fatalf("verify output: %q", out)
 				}
 				out = runLedger(t, 0, "repair", "--database", url, "--nats", n.NATSURL, "--quiet")
-				if !strings.Contains(out, fmt.Sprintf("removed heights %d and up", height)) {
+				if !strings.Contains(out, fmt.Sprintf("repaired from height %d: ", height)) {
 					t.Fatalf("repair output: %q", out)
 				}
 			} else {
@@ -192,7 +192,7 @@ func TestTamper(t *testing.T) {
 		})
 	}
 
-	t.Run("genesis anchor", func(t *testing.T) {
+	t.Run("genesis anchor and usage", func(t *testing.T) {
 		dir := t.TempDir()
 		good, _ := json.Marshal(n.Genesis)
 		other := *n.Genesis
@@ -207,6 +207,11 @@ func TestTamper(t *testing.T) {
 		out := runLedger(t, 1, "verify", "--database", url, "--genesis", filepath.Join(dir, "bad.json"), "--quiet")
 		if !strings.Contains(out, "height 0: chain_meta row key=genesis") {
 			t.Fatalf("verify against another genesis: %q", out)
+		}
+		runLedger(t, 2)
+		runLedger(t, 2, "audit")
+		if out := runLedger(t, 0, "help"); !strings.Contains(out, "ledger repair --database URL --nats URL") {
+			t.Fatalf("help: %q", out)
 		}
 		runLedger(t, 2, "verify")
 		runLedger(t, 2, "repair", "--database", url)

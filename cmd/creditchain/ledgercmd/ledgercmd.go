@@ -221,7 +221,7 @@ func runRepair(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if rep.Changed {
-		fmt.Fprintf(stdout, "repaired: removed heights %d and up, re-applied %d blocks from the stream\n", rep.From, rep.Applied)
+		fmt.Fprintf(stdout, "repaired from height %d: projections rebuilt, %d blocks re-applied from the stream\n", rep.From, rep.Applied)
 	}
 	printSound(stdout, rep.After)
 	return 0
