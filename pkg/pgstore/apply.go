@@ -100,23 +100,31 @@ func insertNodes(ctx context.Context, tx pgx.Tx, nodes []merklelog.Node) error {
 
 func writeReceipts(ctx context.Context, tx pgx.Tx, u *BlockUpdate) error {
 	h := int64(u.Block.Header.Height)
-	rows := make([][]any, 0, len(u.Txs)+len(u.Block.Rejected))
+	n := len(u.Txs) + len(u.Block.Rejected)
+	ids, statuses, codes := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	seen := make(map[string]bool, n)
+	add := func(id, status, code string) {
+		if !seen[id] {
+			seen[id] = true
+			ids, statuses, codes = append(ids, id), append(statuses, status), append(codes, code)
+		}
+	}
 	for _, t := range u.Txs {
-		rows = append(rows, []any{t.ID, "committed", h, "", ""})
+		add(t.ID, "committed", "")
 	}
 	for _, r := range u.Block.Rejected {
-		rows = append(rows, []any{r.TxID, "rejected", h, r.Reason, ""})
+		add(r.TxID, "rejected", r.Reason)
 	}
-	// A rejected transaction may come back (resubmitted after its cause was
-	// fixed) and commit later; the newest receipt wins.
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS receipts_in (LIKE receipts) ON COMMIT DELETE ROWS`); err != nil {
-		return fmt.Errorf("receipts staging: %w", err)
+	if len(ids) == 0 {
+		return nil
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"receipts_in"}, []string{"tx_id", "status", "height", "code", "reason"}, pgx.CopyFromRows(rows)); err != nil {
-		return fmt.Errorf("stage receipts: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO receipts SELECT DISTINCT ON (tx_id) * FROM receipts_in ORDER BY tx_id, (status = 'committed') DESC
-		ON CONFLICT (tx_id) DO UPDATE SET status = excluded.status, height = excluded.height, code = excluded.code, reason = excluded.reason`); err != nil {
+	// One statement for the block. A transaction rejected once may be
+	// resubmitted after its cause was fixed and commit later: the newest
+	// receipt wins.
+	if _, err := tx.Exec(ctx, `INSERT INTO receipts (tx_id, status, height, code)
+		SELECT id, st, $4, code FROM unnest($1::text[], $2::text[], $3::text[]) AS r(id, st, code)
+		ON CONFLICT (tx_id) DO UPDATE SET status = excluded.status, height = excluded.height, code = excluded.code, reason = ''`,
+		ids, statuses, codes, h); err != nil {
 		return fmt.Errorf("write receipts: %w", err)
 	}
 	return nil
@@ -127,17 +135,10 @@ func writeBatch(ctx context.Context, tx pgx.Tx, b *ledger.Batch, height uint64) 
 	if b == nil {
 		return nil
 	}
-	batch := &pgx.Batch{}
-	for _, r := range b.Records {
-		doc, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		batch.Queue(`INSERT INTO records (record_id, subject_code, subject_kind, category, authority, document_no, status, doc, updated_height)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
-			ON CONFLICT (record_id) DO UPDATE SET status = excluded.status, doc = excluded.doc, updated_height = excluded.updated_height`,
-			r.ID, r.Subject.Code(), r.Subject.Kind, r.Category, r.Authority, r.Basis.DocumentNo, r.Status, doc, int64(height))
+	if err := upsertRecords(ctx, tx, b.Records, height); err != nil {
+		return err
 	}
+	batch := &pgx.Batch{}
 	queueDocs(batch, "reports", "id", b.Reports)
 	queueDocs(batch, "repair_applications", "id", b.Repairs)
 	queueDocs(batch, "objections", "id", b.Objections)
@@ -159,6 +160,35 @@ func writeBatch(ctx context.Context, tx pgx.Tx, b *ledger.Batch, height uint64) 
 	}
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("write state of block %d: %w", height, err)
+	}
+	return nil
+}
+
+// upsertRecords writes the block's records in one statement.
+func upsertRecords(ctx context.Context, tx pgx.Tx, recs map[string]*ledger.Record, height uint64) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	n := len(recs)
+	ids, codes, kinds, cats, auths, docNos, statuses := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n),
+		make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	docs := make([]string, 0, n)
+	for _, r := range recs {
+		doc, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		ids, codes, kinds = append(ids, r.ID), append(codes, r.Subject.Code()), append(kinds, r.Subject.Kind)
+		cats, auths, docNos = append(cats, r.Category), append(auths, r.Authority), append(docNos, r.Basis.DocumentNo)
+		statuses, docs = append(statuses, r.Status), append(docs, string(doc))
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO records (record_id, subject_code, subject_kind, category, authority, document_no, status, doc, updated_height)
+		SELECT id, code, kind, cat, auth, doc_no, st, doc::jsonb, $9
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+			AS r(id, code, kind, cat, auth, doc_no, st, doc)
+		ON CONFLICT (record_id) DO UPDATE SET status = excluded.status, doc = excluded.doc, updated_height = excluded.updated_height`,
+		ids, codes, kinds, cats, auths, docNos, statuses, docs, int64(height)); err != nil {
+		return fmt.Errorf("write records of block %d: %w", height, err)
 	}
 	return nil
 }
