@@ -397,6 +397,12 @@ func listen(want, def int) (net.Listener, error) {
 
 // Close stops every service and, when the network started them, the servers.
 func (n *Network) Close() {
+	// The services that read replicas and submit go first, so that none of
+	// them sees its database or intake vanish under it.
+	n.StopSigner()
+	for _, in := range n.Institutions {
+		n.StopExitContract(in.Member.ID)
+	}
 	for _, hs := range n.servers {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = hs.Shutdown(ctx)
