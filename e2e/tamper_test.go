@@ -180,7 +180,9 @@ func TestTamper(t *testing.T) {
 				if !rr.Changed || rr.After.Problem != nil {
 					t.Fatalf("repair: changed %v, after: %v", rr.Changed, rr.After.Problem)
 				}
-				if p.InChain() && (rr.From != height || rr.Applied == 0) {
+				// Blocks were cut and must come back, unless the damage lay
+				// past the last block (the head row, stray rows).
+				if p.InChain() && (rr.From != height || (height <= rep.Stored && rr.Applied == 0)) {
 					t.Fatalf("repaired from %d with %d blocks, want from %d", rr.From, rr.Applied, height)
 				}
 			}
