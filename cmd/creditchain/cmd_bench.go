@@ -264,8 +264,8 @@ func (b *benchRun) submitOne(ctx context.Context, i int) {
 	payload, _ := json.Marshal(map[string]any{
 		"subject":  map[string]any{"kind": "organization", "uscc": code, "name": "基准测试有限公司"},
 		"category": b.category, "measures": []string{"high_consumption_ban"},
-		"basis":  map[string]any{"document_no": fmt.Sprintf("(2026)闽02执%d号", i), "decided_at": txn.FormatTime(start), "law": "bench"},
-		"start":  txn.FormatTime(start), "term": "P2Y", "policy": b.category,
+		"basis": map[string]any{"document_no": fmt.Sprintf("(2026)闽02执%d号", i), "decided_at": txn.FormatTime(start), "law": "bench"},
+		"start": txn.FormatTime(start), "term": "P2Y", "policy": b.category,
 	})
 	nonce := make([]byte, 12)
 	_, _ = rand.Read(nonce)

@@ -151,4 +151,3 @@ func exampleRecord(institution string, nf *devnet.NetworkFile) map[string]any {
 	start := time.Now().UTC().Truncate(24 * time.Hour)
 	return devnet.ExampleRecord(code, "厦门示例科技有限公司", category, fmt.Sprintf("(2026)闽02执%d号", i), start, "P2Y")
 }
-

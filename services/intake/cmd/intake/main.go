@@ -68,4 +68,3 @@ func run(f *svc.Flags) error {
 		return nil
 	})
 }
-
