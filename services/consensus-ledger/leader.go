@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/creditchain/creditchain/pkg/block"
@@ -228,8 +229,10 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 	// Past half the allowed clock skew the term ends, and a new view starts.
 	giveUp := time.Now().Add(n.cfg.MaxSkew / 2)
 	var votes map[string]*Vote
+	attempt := 0
 	for {
-		votes = n.gather(ctx, p, epoch, need-1)
+		var skewed bool
+		votes, skewed = n.gather(ctx, p, epoch, need-1)
 		votes[n.cfg.Key.Institution] = own
 		if len(votes) >= need {
 			break
@@ -237,10 +240,13 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		if time.Now().After(giveUp) {
+		if skewed || time.Now().After(giveUp) {
 			return 0, fmt.Errorf("no quorum for block %d: %d of %d votes", p.Height, len(votes), need)
 		}
-		n.cfg.Logger.Warn("no quorum yet", "height", p.Height, "votes", len(votes), "need", need)
+		if attempt == 0 {
+			n.cfg.Logger.Warn("no quorum yet; retrying the same proposal", "height", p.Height, "votes", len(votes), "need", need)
+		}
+		attempt++
 		sleep(ctx, 200*time.Millisecond)
 	}
 	b := built.Block
@@ -289,11 +295,11 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 // gather asks every other recorder of the epoch for its vote, in parallel,
 // and returns once want of them have voted or all have answered: a slow
 // recorder must not slow down every block while a quorum is there.
-func (n *Node) gather(ctx context.Context, p *chain.Proposal, epoch *membership.Epoch, want int) map[string]*Vote {
-	votes := map[string]*Vote{}
+func (n *Node) gather(ctx context.Context, p *chain.Proposal, epoch *membership.Epoch, want int) (votes map[string]*Vote, skewed bool) {
+	votes = map[string]*Vote{}
 	data, err := encodeProposal(p)
 	if err != nil {
-		return votes
+		return votes, false
 	}
 	type answer struct {
 		id string
@@ -325,7 +331,10 @@ func (n *Node) gather(ctx context.Context, p *chain.Proposal, epoch *membership.
 		select {
 		case a = <-answers:
 		case <-ctx.Done():
-			return votes
+			return votes, skewed
+		}
+		if a.v != nil && strings.HasPrefix(a.v.Refusal, refusalSkew) {
+			skewed = true
 		}
 		if a.v == nil || a.v.Cosignature == nil || a.v.Cosignature.Institution != a.id {
 			if a.v != nil && a.v.Refusal != "" {
@@ -345,7 +354,7 @@ func (n *Node) gather(ctx context.Context, p *chain.Proposal, epoch *membership.
 			}
 		}
 	}(asked - received)
-	return votes
+	return votes, skewed
 }
 
 func hexRoot(s string) ([]byte, error) { return hex.DecodeString(s) }

@@ -54,6 +54,11 @@ func (n *Node) observeLeader(ctx context.Context) {
 	}
 }
 
+// refusalSkew starts a refusal for a proposal time too far from the voter's
+// clock; the leader then starts a new view at once with a fresh time instead
+// of retrying a proposal that can never gather a quorum.
+const refusalSkew = "clock skew"
+
 // Vote is a recorder's answer to a proposal.
 type Vote struct {
 	Cosignature *block.Cosignature
@@ -95,7 +100,7 @@ func (n *Node) vote(ctx context.Context, p *chain.Proposal, own bool) (*Vote, er
 			return nil, err
 		}
 		if d := t.Sub(n.cfg.Clock()); d > n.cfg.MaxSkew || d < -n.cfg.MaxSkew {
-			return nil, fmt.Errorf("proposal time %s is %s away from this recorder's clock", p.Time, d)
+			return nil, fmt.Errorf("%s: proposal time %s is %s away from this recorder's clock", refusalSkew, p.Time, d)
 		}
 	}
 	n.mu.Lock()
