@@ -6,6 +6,8 @@ package streams
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -38,13 +40,39 @@ const DedupWindow = 10 * time.Minute
 
 // Options tunes stream storage. Replicas is 1 in dev, 3 in production.
 type Options struct {
+	// Replicas 0 means ReplicasEnv, else 1.
 	Replicas int
+}
+
+// ReplicasEnv sets the replica count of streams ensured with Replicas 0.
+// Every service binary ensures the streams when it starts, with the zero
+// Options: reading the setting here lets a deployment (Helm: 3) reach them
+// all, and a service started without it can never scale a production
+// stream back down to one replica.
+const ReplicasEnv = "CREDITCHAIN_STREAM_REPLICAS"
+
+// replicasFromEnv is ReplicasEnv's value, 1 when unset. JetStream allows
+// at most 5 replicas.
+func replicasFromEnv() (int, error) {
+	v := os.Getenv(ReplicasEnv)
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 5 {
+		return 0, fmt.Errorf("%s=%q: want a number of replicas from 1 to 5", ReplicasEnv, v)
+	}
+	return n, nil
 }
 
 // Ensure creates or updates the network's streams and buckets.
 func Ensure(ctx context.Context, js jetstream.JetStream, o Options) error {
 	if o.Replicas == 0 {
-		o.Replicas = 1
+		n, err := replicasFromEnv()
+		if err != nil {
+			return err
+		}
+		o.Replicas = n
 	}
 	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:       TxsStream,
