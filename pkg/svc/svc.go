@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/creditchain/creditchain/pkg/block"
+	"github.com/creditchain/creditchain/pkg/telemetry"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -80,9 +81,10 @@ func LoadGenesis(path string) (*block.Genesis, error) {
 	return g, g.Validate()
 }
 
-// Logger is the service's structured logger (JSON on stderr).
+// Logger is the service's structured logger (JSON on stderr); lines logged
+// with a traced context carry trace_id and span_id.
 func Logger(service string) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("service", service)
+	return slog.New(telemetry.LogHandler(slog.NewJSONHandler(os.Stderr, nil))).With("service", service)
 }
 
 // Context ends on SIGINT or SIGTERM.

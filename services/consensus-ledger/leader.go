@@ -15,11 +15,17 @@ import (
 	"github.com/creditchain/creditchain/pkg/membership"
 	"github.com/creditchain/creditchain/pkg/registry"
 	"github.com/creditchain/creditchain/pkg/streams"
+	"github.com/creditchain/creditchain/pkg/telemetry"
 	"github.com/creditchain/creditchain/pkg/txn"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.etcd.io/etcd/client/v3/concurrency"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
+
+var tracer = telemetry.Tracer("consensus-ledger")
 
 // campaign runs for leadership for as long as ctx lives. While leader, it
 // produces blocks; losing the etcd session ends the term.
@@ -98,14 +104,27 @@ func (n *Node) lead(ctx context.Context, view uint64) error {
 		pending = append(pending, more...)
 		take := fit(pending, n.cfg.MaxTxs, n.cfg.MaxBytes)
 		datas := make([][]byte, take)
+		traces := make([]trace.SpanContext, take)
 		for i := range datas {
 			datas[i] = pending[i].data
+			traces[i] = pending[i].trace
 		}
 		txsSeq := cursor
 		if take > 0 {
 			txsSeq = pending[take-1].seq
 		}
-		appended, err := n.propose(ctx, view, last, datas, txsSeq)
+		// The block's span continues its transactions' traces (intake put
+		// them in the TXS headers); propose carries it on to LEDGER.
+		bctx, span := telemetry.StartLinked(ctx, tracer, "consensus.block", traces,
+			trace.WithAttributes(attribute.String("creditchain.institution", n.cfg.Key.Institution),
+				attribute.Int64("creditchain.view", int64(view)), attribute.Int("creditchain.candidates", take)))
+		appended, err := n.propose(bctx, view, last, datas, txsSeq)
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		} else if appended == 0 {
+			span.SetStatus(codes.Error, "no quorum")
+		}
+		span.End()
 		if err != nil {
 			return err
 		}
@@ -115,10 +134,12 @@ func (n *Node) lead(ctx context.Context, view uint64) error {
 	return ctx.Err()
 }
 
-// candidate is a transaction read from TXS with its stream sequence.
+// candidate is a transaction read from TXS with its stream sequence and
+// the trace intake started for it.
 type candidate struct {
-	data []byte
-	seq  uint64
+	data  []byte
+	seq   uint64
+	trace trace.SpanContext
 }
 
 // fit returns how many of cands fit in one block.
@@ -168,7 +189,7 @@ func (n *Node) collect(ctx context.Context, cons jetstream.Consumer, pending []c
 			if err != nil {
 				continue
 			}
-			out = append(out, candidate{data: m.Data(), seq: md.Sequence.Stream})
+			out = append(out, candidate{data: m.Data(), seq: md.Sequence.Stream, trace: telemetry.SpanContext(m.Headers())})
 			got++
 		}
 		if got > 0 && len(pending) == 0 && deadline.After(time.Now().Add(n.cfg.BlockInterval)) {
@@ -205,6 +226,7 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 		return 0, fmt.Errorf("build block %d: %w", p.Height, err)
 	}
 	p.Hash = built.Block.Hash
+	trace.SpanFromContext(ctx).SetAttributes(attribute.Int64("creditchain.height", int64(p.Height)), attribute.String("creditchain.block_hash", p.Hash))
 	began := time.Now()
 	if _, err := n.store.Pool.Exec(ctx, `INSERT INTO votes (height, view, hash) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`,
 		int64(p.Height), int64(view), p.Hash); err != nil {
@@ -267,6 +289,7 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 	msg := nats.NewMsg(streams.LedgerSubject)
 	msg.Data = data
 	msg.Header.Set(streams.HeaderTxsSeq, strconv.FormatUint(txsSeq, 10))
+	telemetry.Inject(ctx, msg.Header)
 	ack, err := n.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(last), jetstream.WithMsgID(b.Hash))
 	if err != nil {
 		return 0, fmt.Errorf("append block %d (expected last sequence %d): %w", p.Height, last, err)

@@ -14,10 +14,14 @@ import (
 	"github.com/creditchain/creditchain/pkg/pgstore"
 	"github.com/creditchain/creditchain/pkg/streams"
 	"github.com/creditchain/creditchain/pkg/suite"
+	"github.com/creditchain/creditchain/pkg/telemetry"
 	"github.com/creditchain/creditchain/pkg/txn"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 )
 
@@ -213,7 +217,7 @@ func (n *Node) syncLocked(ctx context.Context) (uint64, error) {
 			}
 			return last, fmt.Errorf("read LEDGER %d: %w", seq, err)
 		}
-		if err := n.applyMsg(ctx, msg.Data, seq); err != nil {
+		if err := n.applyTraced(ctx, msg.Header, msg.Data, seq); err != nil {
 			var ref *chain.RefusedError
 			if !errors.As(err, &ref) {
 				return last, err
@@ -225,6 +229,19 @@ func (n *Node) syncLocked(ctx context.Context) (uint64, error) {
 		n.ledgerSeq = seq
 	}
 	return last, nil
+}
+
+// applyTraced applies a LEDGER message in a span of the block's trace,
+// taken from the message headers the leader wrote.
+func (n *Node) applyTraced(ctx context.Context, h nats.Header, data []byte, seq uint64) error {
+	ctx, span := tracer.Start(telemetry.Extract(ctx, h), "consensus.apply", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("creditchain.institution", n.cfg.Key.Institution), attribute.Int64("creditchain.stream_seq", int64(seq))))
+	defer span.End()
+	err := n.applyMsg(ctx, data, seq)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
 }
 
 func (n *Node) applyMsg(ctx context.Context, data []byte, seq uint64) error {

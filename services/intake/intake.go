@@ -20,11 +20,18 @@ import (
 	"github.com/creditchain/creditchain/pkg/registry"
 	"github.com/creditchain/creditchain/pkg/streams"
 	"github.com/creditchain/creditchain/pkg/suite"
+	"github.com/creditchain/creditchain/pkg/telemetry"
 	"github.com/creditchain/creditchain/pkg/txn"
 	"github.com/go-chi/chi/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
+
+var tracer = telemetry.Tracer("intake")
 
 // MaxBody is the largest request body accepted (DESIGN 9.6).
 const MaxBody = 256 << 10
@@ -99,6 +106,11 @@ type TxStatus struct {
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	// One span per POST, continuing the client's trace if it sent one; its
+	// context travels with the transaction in the TXS message headers.
+	ctx, span := tracer.Start(propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header)),
+		"intake.submit", trace.WithSpanKind(trace.SpanKindServer))
+	defer span.End()
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
 		writeError(w, apierr.Malformed("reading body: %v", err))
@@ -115,10 +127,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	id, aerr := s.check(sub)
 	if aerr != nil {
+		span.SetAttributes(attribute.String("creditchain.refusal", aerr.Code))
 		writeError(w, aerr)
 		return
 	}
-	ctx := r.Context()
+	span.SetAttributes(attribute.String("creditchain.tx_id", id), attribute.String("creditchain.tx_type", sub.Tx.Type))
 	if st, ok := s.lookup(ctx, id); ok {
 		writeDuplicate(w, st)
 		return
@@ -136,8 +149,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apierr.Malformed("%v", err))
 		return
 	}
-	ack, err := s.JS.Publish(ctx, streams.TxsSubject, canon, jetstream.WithMsgID(id))
+	msg := nats.NewMsg(streams.TxsSubject)
+	msg.Data = canon
+	telemetry.Inject(ctx, msg.Header)
+	ack, err := s.JS.PublishMsg(ctx, msg, jetstream.WithMsgID(id))
 	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		writeUnavailable(w, fmt.Errorf("publish: %w", err))
 		return
 	}

@@ -19,10 +19,16 @@ import (
 	"github.com/creditchain/creditchain/pkg/chain"
 	"github.com/creditchain/creditchain/pkg/pgstore"
 	"github.com/creditchain/creditchain/pkg/streams"
+	"github.com/creditchain/creditchain/pkg/telemetry"
 	"github.com/creditchain/creditchain/pkg/txn"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
+
+var tracer = telemetry.Tracer("replicator")
 
 // Config is what a replicator needs.
 type Config struct {
@@ -133,14 +139,21 @@ func (r *Replicator) handle(m jetstream.Msg) {
 		_ = m.Nak()
 		return
 	}
+	// The apply span continues the block's trace from the LEDGER headers.
+	ctx, span := tracer.Start(telemetry.Extract(ctx, m.Headers()), "replicator.apply", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("creditchain.institution", r.cfg.Institution), attribute.Int64("creditchain.stream_seq", int64(md.Sequence.Stream))))
+	defer span.End()
 	start := time.Now()
 	err = r.apply(ctx, m.Data(), md.Sequence.Stream)
+	if err != nil && !errors.Is(err, chain.ErrAlreadyApplied) {
+		span.SetStatus(codes.Error, err.Error())
+	}
 	var ref *chain.RefusedError
 	switch {
 	case err == nil || errors.Is(err, chain.ErrAlreadyApplied):
 		_ = m.Ack()
 	case errors.As(err, &ref):
-		r.cfg.Logger.Error("refused block", "institution", r.cfg.Institution, "kind", ref.Kind, "height", ref.Height, "err", ref.Err)
+		r.cfg.Logger.ErrorContext(ctx, "refused block", "institution", r.cfg.Institution, "kind", ref.Kind, "height", ref.Height, "err", ref.Err)
 		_, _ = r.store.Pool.Exec(ctx, `INSERT INTO alerts (kind, height, detail, data) VALUES ($1,$2,$3,$4)`,
 			"block_refused_"+ref.Kind, int64(ref.Height), ref.Error(), m.Data())
 		r.mu.Lock()
@@ -149,7 +162,7 @@ func (r *Replicator) handle(m jetstream.Msg) {
 		metricRefused.WithLabelValues(r.cfg.Institution, ref.Kind).Inc()
 		_ = m.Ack() // kept as evidence above; never applied
 	default:
-		r.cfg.Logger.Warn("apply block failed; will retry", "institution", r.cfg.Institution, "seq", md.Sequence.Stream, "err", err)
+		r.cfg.Logger.WarnContext(ctx, "apply block failed; will retry", "institution", r.cfg.Institution, "seq", md.Sequence.Stream, "err", err)
 		_ = m.NakWithDelay(time.Second)
 		return
 	}
@@ -177,6 +190,7 @@ func (r *Replicator) apply(ctx context.Context, data []byte, seq uint64) error {
 	if err := r.applier.Apply(ctx, b, seq); err != nil {
 		return err
 	}
+	trace.SpanFromContext(ctx).SetAttributes(attribute.Int64("creditchain.height", int64(b.Header.Height)))
 	r.mu.Lock()
 	r.status.Height = b.Header.Height
 	r.mu.Unlock()

@@ -2,10 +2,12 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/creditchain/creditchain/pkg/suite"
 	"github.com/creditchain/creditchain/pkg/svc"
+	"github.com/creditchain/creditchain/pkg/telemetry"
 	consensus "github.com/creditchain/creditchain/services/consensus-ledger"
 )
 
@@ -24,6 +26,11 @@ func main() {
 func run(f *svc.Flags, keyPath, db string) error {
 	ctx, stop := svc.Context()
 	defer stop()
+	shutdown, err := telemetry.Setup(ctx, "consensus-ledger")
+	if err != nil {
+		return err
+	}
+	defer shutdown(context.Background())
 	g, err := svc.LoadGenesis(f.Genesis)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/creditchain/creditchain/pkg/registry"
 	"github.com/creditchain/creditchain/pkg/suite"
 	"github.com/creditchain/creditchain/pkg/svc"
+	"github.com/creditchain/creditchain/pkg/telemetry"
 	"github.com/creditchain/creditchain/services/intake"
 	"github.com/nats-io/nats.go"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -29,6 +31,11 @@ func main() {
 func run(f *svc.Flags) error {
 	ctx, stop := svc.Context()
 	defer stop()
+	shutdown, err := telemetry.Setup(ctx, "intake")
+	if err != nil {
+		return err
+	}
+	defer shutdown(context.Background())
 	g, err := svc.LoadGenesis(f.Genesis)
 	if err != nil {
 		return err
@@ -47,6 +54,12 @@ func run(f *svc.Flags) error {
 		return fmt.Errorf("connect etcd: %w", err)
 	}
 	defer cli.Close()
+	// A new network's etcd holds no membership yet: publish the genesis
+	// epoch. The compare-and-swap on the epoch makes this a no-op once any
+	// epoch is there, so every restart and every replica may do it.
+	if _, err := registry.Publish(ctx, cli, g.ChainID, g.Epoch()); err != nil {
+		return err
+	}
 	members, err := registry.Watch(ctx, cli, g.ChainID)
 	if err != nil {
 		return err

@@ -2,10 +2,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
 	"github.com/creditchain/creditchain/pkg/svc"
+	"github.com/creditchain/creditchain/pkg/telemetry"
 	"github.com/creditchain/creditchain/services/replicator"
 )
 
@@ -27,6 +29,11 @@ func run(f *svc.Flags, institution, db string) error {
 	}
 	ctx, stop := svc.Context()
 	defer stop()
+	shutdown, err := telemetry.Setup(ctx, "replicator")
+	if err != nil {
+		return err
+	}
+	defer shutdown(context.Background())
 	g, err := svc.LoadGenesis(f.Genesis)
 	if err != nil {
 		return err
