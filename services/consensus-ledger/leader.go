@@ -31,6 +31,10 @@ var tracer = telemetry.Tracer("consensus-ledger")
 // produces blocks; losing the etcd session ends the term.
 func (n *Node) campaign(ctx context.Context) {
 	for ctx.Err() == nil {
+		if !n.mayCampaign(ctx) {
+			sleep(ctx, time.Second)
+			continue
+		}
 		s, err := concurrency.NewSession(n.etcd, concurrency.WithTTL(3), concurrency.WithContext(ctx))
 		if err != nil {
 			sleep(ctx, time.Second)
@@ -242,6 +246,9 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 	if err != nil {
 		return 0, err
 	}
+	if !isActiveRecorder(epoch, n.cfg.Key.Institution) {
+		return 0, errNotRecorder
+	}
 	need, err := membership.QuorumSize(n.store.Genesis.Quorum, len(epoch.Recorders()))
 	if err != nil {
 		return 0, err
@@ -254,7 +261,7 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 	attempt := 0
 	for {
 		var skewed bool
-		votes, skewed = n.gather(ctx, p, epoch, need-1)
+		votes, skewed = n.gather(ctx, p, built.Block, epoch, need-1)
 		votes[n.cfg.Key.Institution] = own
 		if len(votes) >= need {
 			break
@@ -306,6 +313,7 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 			n.ledgerSeq = ack.Sequence
 			n.txsCursor = txsSeq
 			n.stats.add(func(s *Stats) { s.BlocksApplied++; s.BlocksLed++ })
+			n.blockApplied()
 		}
 	}
 	n.mu.Unlock()
@@ -318,7 +326,7 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 // gather asks every other recorder of the epoch for its vote, in parallel,
 // and returns once want of them have voted or all have answered: a slow
 // recorder must not slow down every block while a quorum is there.
-func (n *Node) gather(ctx context.Context, p *chain.Proposal, epoch *membership.Epoch, want int) (votes map[string]*Vote, skewed bool) {
+func (n *Node) gather(ctx context.Context, p *chain.Proposal, b *block.Block, epoch *membership.Epoch, want int) (votes map[string]*Vote, skewed bool) {
 	votes = map[string]*Vote{}
 	data, err := encodeProposal(p)
 	if err != nil {
@@ -363,6 +371,18 @@ func (n *Node) gather(ctx context.Context, p *chain.Proposal, epoch *membership.
 			if a.v != nil && a.v.Refusal != "" {
 				n.cfg.Logger.Warn("vote refused", "recorder", a.id, "height", p.Height, "reason", a.v.Refusal)
 			}
+			continue
+		}
+		if err := n.countable(epoch, p.Hash, a.v.Cosignature); err != nil {
+			n.cfg.Logger.Warn("vote not counted", "recorder", a.id, "height", p.Height, "err", err)
+			continue
+		}
+		if m, ok := epoch.Member(a.id); !ok {
+			continue
+		} else if err := n.checkVote(a.v, m, b); err != nil {
+			n.cfg.Logger.Error("bad vote: not counted", "recorder", a.id, "height", p.Height, "err", err)
+			metricBadVotes.WithLabelValues(n.cfg.Key.Institution, a.id).Inc()
+			n.evidence("bad_vote", p.Height, fmt.Sprintf("recorder %s: %v", a.id, err))
 			continue
 		}
 		votes[a.id] = a.v

@@ -21,6 +21,9 @@ var (
 	metricRefusedBlocks = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "creditchain_consensus_blocks_refused_total", Help: "LEDGER blocks refused by this recorder's state (alerts).",
 	}, []string{"institution", "kind"})
+	metricBadVotes = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "creditchain_consensus_bad_votes_total", Help: "Votes whose cosignature or checkpoint signature did not verify (misbehaviour).",
+	}, []string{"institution", "recorder"})
 	metricBlockSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "creditchain_consensus_block_seconds", Help: "Time from proposal to append, as leader.",
 		Buckets: prometheus.ExponentialBuckets(0.002, 2, 12),

@@ -45,6 +45,8 @@ type Node struct {
 
 	leader leaderView
 	stats  Stats
+	// epochWake wakes the publisher of membership epochs after a block.
+	epochWake chan struct{}
 
 	// built keeps the blocks this node built while voting, by hash, so that
 	// applying them from LEDGER does not execute them again; lastVote
@@ -88,7 +90,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, suite: su, key: cfg.Key.PrivateKey(), built: map[string]*chain.Built{}}
+	n := &Node{cfg: cfg, suite: su, key: cfg.Key.PrivateKey(), built: map[string]*chain.Built{}, epochWake: make(chan struct{}, 1)}
 	n.stats.Refused = map[string]int{}
 	if n.store, err = chain.OpenReplica(ctx, cfg.DatabaseURL, cfg.Genesis); err != nil {
 		return nil, fmt.Errorf("consensus %s: %w", cfg.Key.Institution, err)
@@ -123,6 +125,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	go n.observeLeader(ctx)
+	go n.publishEpochs(ctx)
 	go n.followLedger(ctx)
 	go n.campaign(ctx)
 	return n, nil
@@ -264,6 +267,7 @@ func (n *Node) applyMsg(ctx context.Context, data []byte, seq uint64) error {
 	}
 	if err == nil {
 		n.stats.add(func(s *Stats) { s.BlocksApplied++ })
+		n.blockApplied()
 	}
 	return err
 }
@@ -316,4 +320,11 @@ func (n *Node) publishReceipts(ctx context.Context, b *block.Block) error {
 		}
 	}
 	return nil
+}
+
+// evidence keeps a record of misbehaviour in this node's alerts table.
+func (n *Node) evidence(kind string, height uint64, detail string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = n.store.Pool.Exec(ctx, `INSERT INTO alerts (kind, height, detail) VALUES ($1,$2,$3)`, kind, int64(height), detail)
 }

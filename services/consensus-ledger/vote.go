@@ -121,6 +121,9 @@ func (n *Node) vote(ctx context.Context, p *chain.Proposal, own bool) (*Vote, er
 			return nil, err
 		}
 	}
+	if err := n.checkProposer(ctx, p.Proposer); err != nil {
+		return nil, err
+	}
 	built, err := n.applier.Build(ctx, head, p)
 	if err != nil {
 		return nil, err
