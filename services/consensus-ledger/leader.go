@@ -373,10 +373,6 @@ func (n *Node) gather(ctx context.Context, p *chain.Proposal, b *block.Block, ep
 			}
 			continue
 		}
-		if err := n.countable(epoch, p.Hash, a.v.Cosignature); err != nil {
-			n.cfg.Logger.Warn("vote not counted", "recorder", a.id, "height", p.Height, "err", err)
-			continue
-		}
 		if m, ok := epoch.Member(a.id); !ok {
 			continue
 		} else if err := n.checkVote(a.v, m, b); err != nil {

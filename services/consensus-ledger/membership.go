@@ -2,12 +2,10 @@ package consensus
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/creditchain/creditchain/pkg/block"
 	"github.com/creditchain/creditchain/pkg/membership"
 	"github.com/creditchain/creditchain/pkg/registry"
 )
@@ -98,31 +96,6 @@ func (n *Node) checkProposer(ctx context.Context, proposer string) error {
 	}
 	if !isActiveRecorder(e, n.cfg.Key.Institution) {
 		return fmt.Errorf("%s is not an active recorder of epoch %d and does not vote", n.cfg.Key.Institution, e.Epoch)
-	}
-	return nil
-}
-
-// countable checks a vote's cosignature before the leader counts it: it must
-// come from an active recorder of the block's epoch, with one of its keys
-// in that epoch, over this block. A leader that appended a block with a bad
-// cosignature would have every replica refuse it.
-func (n *Node) countable(e *membership.Epoch, hash string, cs *block.Cosignature) error {
-	var m *membership.Member
-	for _, r := range e.Recorders() {
-		if r.ID == cs.Institution {
-			m = r
-		}
-	}
-	if m == nil {
-		return fmt.Errorf("%s is not an active recorder of epoch %d", cs.Institution, e.Epoch)
-	}
-	k, ok := m.Key(cs.KeyID)
-	if !ok {
-		return fmt.Errorf("%s has no key %s in epoch %d", cs.Institution, cs.KeyID, e.Epoch)
-	}
-	sig, err := base64.RawURLEncoding.Strict().DecodeString(cs.Sig)
-	if err != nil || !n.suite.Verify(k.Public, block.CosignMessage(n.cfg.Genesis.ChainID, hash), sig) {
-		return fmt.Errorf("bad cosignature by %s", cs.Institution)
 	}
 	return nil
 }
