@@ -1,0 +1,334 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/creditchain/creditchain/pkg/txn"
+)
+
+// session is the submitting part of one import run.
+type session struct {
+	cfg    *Config
+	sg     *signer
+	client *intakeClient
+	state  *State
+	waiter *waiter
+
+	mu     sync.Mutex
+	counts Counts
+	// lines are the file's data rows in order; done marks those that need
+	// nothing more (sent, refused, or invalid and skipped), from which the
+	// journal's "upto" advances.
+	lines []int
+	done  map[int]bool
+	next  int
+}
+
+// job is one row to send.
+type job struct {
+	it       *Item
+	env      *txn.Envelope
+	personal *txn.Personal
+	tx       string
+	salt     string
+	fresh    bool // signed by this run just now, not rebuilt from the journal
+}
+
+// outcome is what sending a job came to.
+type outcome struct {
+	job      *job
+	accepted bool
+	final    *answer // a 409 may already carry the final status
+	refused  string
+	err      error // the import must stop (rerun to resume)
+}
+
+// plan sorts the valid rows into those already done in an earlier run
+// (waited for if not final) and those to send.
+func (s *session) plan(items []*Item) (toSend []*Item, earlier int) {
+	for _, it := range items {
+		ls := s.state.Get(it.Line)
+		switch {
+		case ls.Final == "committed":
+			s.counts.Committed++
+			s.done[it.Line] = true
+			earlier++
+		case ls.Final == "rejected":
+			s.counts.Rejected++
+			s.done[it.Line] = true
+			earlier++
+		case ls.Accepted:
+			s.waiter.add(it.Line, ls.Tx)
+			s.done[it.Line] = true
+			earlier++
+		case ls.Refused != "":
+			s.done[it.Line] = true
+		default:
+			toSend = append(toSend, it)
+		}
+	}
+	s.counts.ToSend = len(toSend)
+	return toSend, earlier
+}
+
+// produce signs rows in batches, journals the intents of each batch with
+// one fsync, and only then hands the batch to the workers: no row reaches
+// intake without its intent on disk.
+func (s *session) produce(ctx context.Context, rows []*Item, jobs chan<- *job) error {
+	defer close(jobs)
+	for start := 0; start < len(rows); start += s.cfg.Batch {
+		batch := rows[start:min(start+s.cfg.Batch, len(rows))]
+		out := make([]*job, 0, len(batch))
+		for _, it := range batch {
+			j, err := s.prepare(it)
+			if err != nil {
+				return err
+			}
+			out = append(out, j)
+		}
+		if err := s.state.Sync(); err != nil {
+			return err
+		}
+		for _, j := range out {
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// prepare signs a row afresh, or rebuilds the envelope of a row in doubt
+// (journalled, never answered) exactly as it was first sent.
+func (s *session) prepare(it *Item) (*job, error) {
+	ls := s.state.Get(it.Line)
+	if ls.Tx != "" {
+		env, personal, id, err := s.sg.sign(it, ls.CreatedAt, ls.Salt)
+		if err != nil {
+			return nil, err
+		}
+		if id != ls.Tx {
+			return nil, fmt.Errorf("line %d: the row no longer gives the transaction %s the state file recorded (got %s); was the file or the key changed?", it.Line, ls.Tx, id)
+		}
+		return &job{it: it, env: env, personal: personal, tx: id, salt: ls.Salt}, nil
+	}
+	salt := ""
+	if it.Person != nil {
+		var err error
+		if salt, err = newSalt(); err != nil {
+			return nil, err
+		}
+	}
+	createdAt := txn.FormatTime(s.cfg.Now().UTC().Truncate(time.Millisecond))
+	env, personal, id, err := s.sg.sign(it, createdAt, salt)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.state.Intent(it.Line, id, createdAt, salt); err != nil {
+		return nil, err
+	}
+	return &job{it: it, env: env, personal: personal, tx: id, salt: salt, fresh: true}, nil
+}
+
+// submitterFaults are refusals about the key, the chain or the member, not
+// about the row: every other row would get them too, so the import stops
+// (leaving the rows in doubt, to be resent after the cause is fixed)
+// instead of journalling each row as refused for good.
+var submitterFaults = map[string]bool{
+	"unknown_key": true, "bad_signature": true, "forbidden_role": true, "wrong_chain": true,
+}
+
+// send submits one job until intake gives an answer that settles it.
+func (s *session) send(ctx context.Context, j *job) outcome {
+	first := time.Now()
+	backoff := 100 * time.Millisecond
+	retry := func(after time.Duration, why string) error {
+		if time.Since(first) > s.cfg.RetryFor {
+			return fmt.Errorf("line %d: intake still answers %s after %s; rerun with the same state file to resume", j.it.Line, why, s.cfg.RetryFor)
+		}
+		backoff = min(2*backoff, 5*time.Second)
+		select {
+		case <-time.After(max(after, backoff)):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for {
+		a, err := s.client.post(ctx, j.env, j.personal)
+		if ctx.Err() != nil {
+			return outcome{job: j, err: ctx.Err()}
+		}
+		if err != nil {
+			if rerr := retry(0, err.Error()); rerr != nil {
+				return outcome{job: j, err: rerr}
+			}
+			continue
+		}
+		switch {
+		case a.HTTPStatus == http.StatusAccepted:
+			return outcome{job: j, accepted: true}
+		case a.HTTPStatus == http.StatusConflict && a.Code == "duplicate":
+			o := outcome{job: j, accepted: true}
+			if a.Status == "committed" || a.Status == "rejected" {
+				o.final = a
+			}
+			return o
+		case a.HTTPStatus == http.StatusTooManyRequests || a.HTTPStatus >= 500:
+			if rerr := retry(a.RetryAfter, fmt.Sprintf("%d %s", a.HTTPStatus, a.Code)); rerr != nil {
+				return outcome{job: j, err: rerr}
+			}
+		case a.HTTPStatus == http.StatusBadRequest && a.Code == "stale_timestamp":
+			o, again := s.resign(ctx, j, a)
+			if !again {
+				return o
+			}
+		case submitterFaults[a.Code]:
+			return outcome{job: j, err: fmt.Errorf("intake refuses the submitter, not the row: %d %s: %s", a.HTTPStatus, a.Code, a.Message)}
+		default:
+			return outcome{job: j, refused: fmt.Sprintf("%s: %s", a.Code, a.Message)}
+		}
+	}
+}
+
+// resign handles intake's stale_timestamp. A row signed just now means
+// the clocks disagree, which no retry mends. A row in doubt from an
+// earlier run is older than intake's ±5 min window: if intake has a
+// receipt for it, it did arrive; if not, it never did (anything intake
+// published is decided and given a receipt within seconds, far inside
+// the window), so it is signed again with a fresh created_at, journalled
+// first like any new row. It reports whether to send j again.
+func (s *session) resign(ctx context.Context, j *job, a *answer) (outcome, bool) {
+	created, _ := txn.ParseTime(j.env.CreatedAt)
+	if d := s.cfg.Now().Sub(created); d < time.Minute && d > -time.Minute {
+		return outcome{job: j, err: fmt.Errorf("line %d: intake finds created_at %s stale although it was just set: the clocks of this machine and intake disagree by more than 5 minutes (%s)", j.it.Line, j.env.CreatedAt, a.Message)}, false
+	}
+	st, err := s.client.status(ctx, j.tx)
+	if err != nil {
+		return outcome{job: j, err: fmt.Errorf("line %d: status of %s: %w", j.it.Line, j.tx, err)}, false
+	}
+	if st.HTTPStatus == http.StatusOK {
+		o := outcome{job: j, accepted: true}
+		if st.Status == "committed" || st.Status == "rejected" {
+			o.final = st
+		}
+		return o, false
+	}
+	if st.HTTPStatus != http.StatusNotFound {
+		return outcome{job: j, err: fmt.Errorf("line %d: status of %s: %d %s", j.it.Line, j.tx, st.HTTPStatus, st.Code)}, false
+	}
+	createdAt := txn.FormatTime(s.cfg.Now().UTC().Truncate(time.Millisecond))
+	env, personal, id, err := s.sg.sign(j.it, createdAt, j.salt)
+	if err == nil {
+		err = s.state.Intent(j.it.Line, id, createdAt, j.salt)
+	}
+	if err == nil {
+		err = s.state.Sync()
+	}
+	if err != nil {
+		return outcome{job: j, err: err}, false
+	}
+	j.env, j.personal, j.tx, j.fresh = env, personal, id, true
+	return outcome{}, true
+}
+
+// work runs one worker.
+func (s *session) work(ctx context.Context, jobs <-chan *job, results chan<- outcome) {
+	for j := range jobs {
+		o := s.send(ctx, j)
+		select {
+		case results <- o:
+		case <-ctx.Done():
+			// The collector is gone only after cancellation; the row stays
+			// in doubt in the journal and the rerun settles it.
+			return
+		}
+	}
+}
+
+// collect journals each outcome, feeds the waiter and advances "upto".
+// It returns the first error that must stop the import.
+func (s *session) collect(results <-chan outcome, stop context.CancelFunc) error {
+	var first error
+	for o := range results {
+		if o.err != nil {
+			if first == nil && !errors.Is(o.err, context.Canceled) {
+				first = o.err
+				stop()
+			}
+			continue
+		}
+		line := o.job.it.Line
+		var err error
+		switch {
+		case o.refused != "":
+			err = s.state.Refused(line, o.refused)
+		case o.final != nil:
+			err = s.state.Final(line, o.final.Status, o.final.Height, o.final.Reason)
+		default:
+			err = s.state.Accepted(line)
+			s.waiter.add(line, o.job.tx)
+		}
+		if err != nil && first == nil {
+			first = err
+			stop()
+		}
+		s.mu.Lock()
+		if o.refused != "" {
+			s.counts.Refused++
+		} else {
+			s.counts.Sent++
+			if o.final != nil {
+				s.countFinal(o.final.Status)
+			}
+		}
+		s.done[line] = true
+		s.mu.Unlock()
+		s.advance()
+		s.observe()
+	}
+	return first
+}
+
+func (s *session) countFinal(status string) {
+	if status == "committed" {
+		s.counts.Committed++
+	} else {
+		s.counts.Rejected++
+	}
+}
+
+// advance moves "upto" over the rows that are done.
+func (s *session) advance() {
+	s.mu.Lock()
+	for s.next < len(s.lines) && s.done[s.lines[s.next]] {
+		s.next++
+	}
+	upto := 0
+	if s.next > 0 {
+		upto = s.lines[s.next-1]
+	}
+	s.mu.Unlock()
+	if upto > 0 {
+		_ = s.state.SetUpto(upto) // advisory; a failed write shows at the next Sync
+	}
+}
+
+func (s *session) snapshot() Counts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts
+}
+
+func (s *session) observe() {
+	if s.cfg.Observe != nil {
+		s.cfg.Observe(s.snapshot())
+	}
+}
