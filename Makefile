@@ -39,8 +39,9 @@ bench: ## load benchmark (creditchain bench) and Go micro-benchmarks
 	$(GO) run ./cmd/creditchain bench --duration 60s --rate max
 	$(GO) run ./cmd/creditchain bench --duration 60s --rate 1000
 
-soak:
-	$(GO) test -count=1 -timeout 60m -run 'Soak' -tags soak ./e2e/...
+soak: ## long fault and load runs
+	@echo "make soak: the 30-minute multi-process fault runner (issue 'Reliability and security') is not built yet."
+	@echo "What runs today is in make test: see docs/reliability.md for the fault matrix."
 
 PROTOC_GEN_GO_VERSION ?= v1.36.12
 proto: ## regenerate proto/ (needs protoc: apt-get install protobuf-compiler)
