@@ -466,15 +466,21 @@ func TestQueryAPI(t *testing.T) {
 		}
 	})
 
-	t.Run("certificates not yet served", func(t *testing.T) {
+	// The certificate endpoints in full are e2e/portal_test.go's; here
+	// their refusals, validated against the document like every answer.
+	t.Run("certificate refusals", func(t *testing.T) {
 		for _, r := range []response{
 			c.get("/v1/certificates/CC-2026-000001"), c.get("/v1/certificates/CC-2026-000001.pdf"),
-			c.do("POST", "/v1/certificates/verify", []byte(`{"jws":"a.b.c"}`)),
+			c.get("/v1/certificates/CC-2026-0000000000000001"),
 			c.do("POST", "/v1/certificates/request", []byte(`{"code":"`+orgB+`","document_no":"x"}`)),
 		} {
 			if r.Status != 404 || r.errorCode() != "not_found" {
 				t.Errorf("certificate endpoint: %d %s", r.Status, r.Raw)
 			}
+		}
+		r := c.do("POST", "/v1/certificates/verify", []byte(`{"jws":"a.b.c"}`))
+		if r.Status != 200 || r.Body["valid"] != false || !strings.HasPrefix(fmt.Sprint(r.Body["reason"]), "format") {
+			t.Errorf("verify of a non-JWS: %d %s", r.Status, r.Raw)
 		}
 	})
 

@@ -11,7 +11,8 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
-// Handler is the HTTP handler with every route of DESIGN 9.4.
+// Handler is the HTTP handler with every route of DESIGN 9.4 and the
+// portal's pages (9.7).
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(measured, recoverer(s))
@@ -30,9 +31,13 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/v1/ledger/proofs/consistency", s.getConsistency)
 	r.Get("/v1/ledger/trust", s.getTrust)
 
-	r.Get("/v1/certificates/{cert_no}", noCertificates)
-	r.Post("/v1/certificates/verify", noCertificates)
-	r.Post("/v1/certificates/request", noCertificates)
+	// {cert_no} is a number, or a number and ".pdf" for the PDF.
+	r.Get("/v1/certificates/{cert_no}", s.getCertificate)
+	r.Post("/v1/certificates/verify", s.postVerify)
+	// A self-service request names a subject: limited like a look-up.
+	r.Post("/v1/certificates/request", s.limited(s.postCertificateRequest))
+
+	s.portalRoutes(r)
 
 	r.Get("/openapi.json", serveOpenAPI)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
@@ -44,13 +49,6 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, apierr.New(405, "method_not_allowed", "method not allowed"))
 	})
 	return r
-}
-
-// noCertificates answers the certificate endpoints until the signer
-// service exists: there is no certificate this replica could show, so the
-// contract's own "not found" is the truthful answer.
-func noCertificates(w http.ResponseWriter, _ *http.Request) {
-	writeError(w, apierr.New(404, "not_found", "no such certificate"))
 }
 
 // noListing refuses a look-up without a code: subjects are looked up one

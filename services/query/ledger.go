@@ -211,17 +211,26 @@ func (s *Server) rootAt(ctx context.Context, head *merklelog.Log, size uint64) (
 }
 
 func (s *Server) getTrust(w http.ResponseWriter, r *http.Request) {
-	epochs, err := s.store.Epochs(r.Context())
-	if err != nil {
-		s.writeUnavailable(w, r, err)
-		return
-	}
-	tb, err := block.NewTrustBundle(s.store.Genesis, s.store.Suite, epochs)
+	tb, err := s.trustBundle(r.Context())
 	if err != nil {
 		s.writeUnavailable(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, tb)
+}
+
+// trustBundle is the chain's trust bundle as this replica knows it: the
+// genesis and every membership epoch applied so far.
+func (s *Server) trustBundle(ctx context.Context) (*block.TrustBundle, error) {
+	epochs, err := s.store.Epochs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tb, err := block.NewTrustBundle(s.store.Genesis, s.store.Suite, epochs)
+	if err != nil {
+		return nil, fmt.Errorf("trust bundle: %w", err)
+	}
+	return tb, nil
 }
 
 // maxCount is the largest height or size JCS can carry exactly (2^53-1).

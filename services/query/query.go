@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/creditchain/creditchain/pkg/block"
@@ -20,6 +21,7 @@ import (
 	"github.com/creditchain/creditchain/pkg/merklelog"
 	"github.com/creditchain/creditchain/pkg/pgstore"
 	"github.com/creditchain/creditchain/pkg/suite"
+	"github.com/creditchain/creditchain/services/query/portal"
 )
 
 // Limits are the access limits of DESIGN 9.6 "Default limits".
@@ -49,6 +51,12 @@ type Config struct {
 	Limits  Limits
 	Clock   func() time.Time
 	Logger  *slog.Logger
+	// IssuerURL, when set, is the base URL of the issuer's (the credit
+	// center's) query service. Certificate documents live in the issuer's
+	// replica only; other institutions' services fetch a JWS from there
+	// and serve it only if it hashes to the cert_hash on their own ledger.
+	// A function because the issuer's service may start after this one.
+	IssuerURL func() string
 }
 
 // Server is a running query API over one replica.
@@ -62,6 +70,11 @@ type Server struct {
 	// legacy are the pilot USCCs accepted despite their check character:
 	// the chain's (genesis) and the process default.
 	legacy ids.LegacyList
+	// issuerURL and http fetch certificate documents from the issuer.
+	issuerURL func() string
+	http      *http.Client
+	// portal renders the portal's pages.
+	portal *portal.Site
 }
 
 // Open migrates (for the query service's own tables) and opens the replica.
@@ -144,7 +157,8 @@ func New(st *pgstore.Store, cfg Config) *Server {
 		legacy = append(legacy, st.Genesis.LegacyUSCC...)
 	}
 	return &Server{store: st, limits: cfg.Limits, clock: cfg.Clock, log: cfg.Logger,
-		anon: newLimiter(), keys: newLimiter(), legacy: ids.NewLegacyList(legacy)}
+		anon: newLimiter(), keys: newLimiter(), legacy: ids.NewLegacyList(legacy),
+		issuerURL: cfg.IssuerURL, http: &http.Client{Timeout: 10 * time.Second}, portal: portal.MustNew()}
 }
 
 // Store is the replica the server reads.

@@ -14,66 +14,83 @@ import (
 )
 
 func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "record_id")
-	if aerr := s.checkHexID(id, "record id"); aerr != nil {
+	doc, aerr, err := s.recordDocument(r.Context(), chi.URLParam(r, "record_id"), "GET /v1/records/{record_id}")
+	switch {
+	case err != nil:
+		s.writeUnavailable(w, r, err)
+	case aerr != nil:
 		writeError(w, aerr)
-		return
+	default:
+		writeJSON(w, http.StatusOK, doc.RecordDocument)
 	}
-	ctx := r.Context()
+}
+
+// recordView is a record document and the head its proof was made at.
+type recordView struct {
+	RecordDocument
+	// Anchor is the height of the head whose log root the proof leads
+	// to: its header and cosignatures are what the proof is checked
+	// against.
+	Anchor uint64
+}
+
+// recordDocument reads record id as GET /v1/records/{record_id} shows it,
+// writing the access-log row first when it is a person's.
+func (s *Server) recordDocument(ctx context.Context, id, endpoint string) (*recordView, *apierr.Error, error) {
+	if aerr := s.checkHexID(id, "record id"); aerr != nil {
+		return nil, aerr, nil
+	}
 	rec, err := s.store.Record(ctx, id)
 	if err != nil {
-		s.writeUnavailable(w, r, err)
-		return
+		return nil, nil, err
 	}
 	if rec == nil {
-		writeError(w, apierr.New(404, "not_found", "no record %s", id))
-		return
+		return nil, apierr.New(404, "not_found", "no record %s", id), nil
 	}
 	people := map[string]personal{}
 	if rec.Subject.Kind == txn.SubjectPerson {
 		if people, err = s.sidecars(ctx, []string{rec.Subject.Commitment}); err != nil {
-			s.writeUnavailable(w, r, err)
-			return
+			return nil, nil, err
 		}
 	}
-	doc := RecordDocument{RecordSummary: summarize(rec, people), History: history(rec)}
+	v := &recordView{RecordDocument: RecordDocument{RecordSummary: summarize(rec, people), History: history(rec)}}
 	// The proof is at the head read here, after the record: the record's
 	// creating transaction is in every tree from its block on.
-	if doc.Proof, err = s.inclusionAtHead(ctx, id); err != nil {
-		s.writeUnavailable(w, r, err)
-		return
+	if v.Proof, v.Anchor, err = s.inclusionAtHead(ctx, id); err != nil {
+		return nil, nil, err
 	}
 	if rec.Subject.Kind == txn.SubjectPerson {
-		masked := doc.Subject.Code
+		masked := v.Subject.Code
 		if masked == "" {
 			masked = "(purged)" // the sidecar is gone: only the commitment is left
 		}
-		if err := s.logAccess(ctx, callerOf(ctx), masked, []string{rec.Subject.Commitment}, "GET /v1/records/{record_id}"); err != nil {
-			s.writeUnavailable(w, r, err)
-			return
+		if err := s.logAccess(ctx, callerOf(ctx), masked, []string{rec.Subject.Commitment}, endpoint); err != nil {
+			return nil, nil, err
 		}
 	}
-	writeJSON(w, http.StatusOK, doc)
+	return v, nil, nil
 }
 
-// inclusionAtHead proves transaction id in the head's tree.
-func (s *Server) inclusionAtHead(ctx context.Context, id string) (merklelog.InclusionProof, error) {
+// inclusionAtHead proves transaction id in the head's tree, and returns
+// the head's height with it.
+func (s *Server) inclusionAtHead(ctx context.Context, id string) (merklelog.InclusionProof, uint64, error) {
 	head, err := s.store.Head(ctx)
 	if err != nil {
-		return merklelog.InclusionProof{}, err
+		return merklelog.InclusionProof{}, 0, err
 	}
 	index, ok, err := s.leafIndex(ctx, id)
 	if err != nil {
-		return merklelog.InclusionProof{}, err
+		return merklelog.InclusionProof{}, 0, err
 	}
 	if !ok {
-		return merklelog.InclusionProof{}, fmt.Errorf("record %s has no committed transaction", id)
+		return merklelog.InclusionProof{}, 0, fmt.Errorf("record %s has no committed transaction", id)
 	}
 	root, err := head.Log.Root()
 	if err != nil {
-		return merklelog.InclusionProof{}, err
+		return merklelog.InclusionProof{}, 0, err
 	}
-	return s.inclusion(ctx, id, index, head.Log.Size(), root)
+	p, err := s.inclusion(ctx, id, index, head.Log.Size(), root)
+	return p, head.Height, err
 }
 
 // leafIndex is the log position of a committed transaction.

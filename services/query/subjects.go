@@ -90,32 +90,45 @@ func noParameters(r *http.Request) *apierr.Error {
 	return nil
 }
 
-// lookup answers a look-up of code. Codes are looked up exactly: they are
-// validated first (which refuses every wildcard, prefix or pattern, since
-// none is a valid code) and then matched with "=", never LIKE.
+// lookup answers a look-up of code.
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request, code, endpoint string) {
+	ans, aerr, err := s.lookupCode(r.Context(), code, endpoint)
+	switch {
+	case err != nil:
+		s.writeUnavailable(w, r, err)
+	case aerr != nil:
+		writeError(w, aerr)
+	default:
+		writeJSON(w, http.StatusOK, ans)
+	}
+}
+
+// lookupCode looks code up for the caller in ctx: the answer, or the
+// client's error, or a failure of the replica. Codes are looked up
+// exactly: they are validated first (which refuses every wildcard, prefix
+// or pattern, since none is a valid code) and then matched with "=", never
+// LIKE. A look-up of a code valid as a citizen ID is written to the access
+// log before it is answered.
+func (s *Server) lookupCode(ctx context.Context, code, endpoint string) (*SubjectAnswer, *apierr.Error, error) {
 	kinds, err := s.classify(code)
 	if err != nil {
-		writeError(w, apierr.New(400, "invalid_code", "%v", err))
-		return
+		return nil, apierr.New(400, "invalid_code", "%v", err), nil
 	}
 	var org, person bool
 	for _, k := range kinds {
 		org = org || k == ids.Organization
 		person = person || k == ids.Person
 	}
-	ans, commitments, err := s.subject(r.Context(), code, org, person)
+	ans, commitments, err := s.subject(ctx, code, org, person)
 	if err != nil {
-		s.writeUnavailable(w, r, err)
-		return
+		return nil, nil, err
 	}
 	if person {
-		if err := s.logAccess(r.Context(), callerOf(r.Context()), ans.Code, commitments, endpoint); err != nil {
-			s.writeUnavailable(w, r, err)
-			return
+		if err := s.logAccess(ctx, callerOf(ctx), ans.Code, commitments, endpoint); err != nil {
+			return nil, nil, err
 		}
 	}
-	writeJSON(w, http.StatusOK, ans)
+	return ans, nil, nil
 }
 
 // classify is ids.Classify under the chain's legacy allow-list.

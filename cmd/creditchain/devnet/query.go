@@ -17,7 +17,15 @@ func (n *Network) StartQuery(ctx context.Context, id string, port int) error {
 	if err != nil {
 		return err
 	}
-	srv, err := query.Open(ctx, query.Config{DatabaseURL: dbURL, Genesis: n.Genesis, Clock: n.opts.Clock, Logger: n.opts.Logger})
+	// Certificate documents live in the issuer's replica: the others'
+	// services fetch them from the issuer's query service (checked against
+	// their own ledger), which may start after them.
+	var issuer func() string
+	if id != n.Genesis.Issuer.ID {
+		issuer = func() string { return n.queryURLs()[n.Genesis.Issuer.ID] }
+	}
+	srv, err := query.Open(ctx, query.Config{DatabaseURL: dbURL, Genesis: n.Genesis, Clock: n.opts.Clock, Logger: n.opts.Logger,
+		IssuerURL: issuer})
 	if err != nil {
 		return fmt.Errorf("query of %s: %w", id, err)
 	}

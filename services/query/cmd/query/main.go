@@ -1,7 +1,7 @@
 // Command query serves the open query API of one institution's replica
 // (DESIGN 3, 9.4), with /healthz, /readyz and /metrics beside it.
 //
-//	query --database URL --genesis FILE [--listen ADDR]
+//	query --database URL --genesis FILE [--listen ADDR] [--issuer-url URL]
 //
 // Every flag falls back to CREDITCHAIN_<FLAG> in the environment (see
 // pkg/svc); --database also to DATABASE_URL. API keys carry their own
@@ -26,15 +26,16 @@ func main() {
 	dbURL := f.String("database", os.Getenv("DATABASE_URL"), "PostgreSQL URL of the institution's replica")
 	anonPerMinute := f.String("anon-per-minute", strconv.Itoa(def.AnonPerMinute), "anonymous look-ups per minute per client address")
 	anonBurst := f.String("anon-burst", strconv.Itoa(def.AnonBurst), "anonymous look-ups in a burst per client address")
+	issuer := f.String("issuer-url", "", "base URL of the issuer's query service, where certificate documents are fetched from (unset on the issuer's own)")
 	f.Parse()
 	log := svc.Logger("query")
-	if err := run(f, *dbURL, *anonPerMinute, *anonBurst); err != nil {
+	if err := run(f, *dbURL, *anonPerMinute, *anonBurst, *issuer); err != nil {
 		log.Error("query stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(f *svc.Flags, dbURL, perMinute, burst string) error {
+func run(f *svc.Flags, dbURL, perMinute, burst, issuerURL string) error {
 	if dbURL == "" {
 		return errors.New("--database (or CREDITCHAIN_DATABASE, DATABASE_URL) is required")
 	}
@@ -52,7 +53,11 @@ func run(f *svc.Flags, dbURL, perMinute, burst string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := query.Open(ctx, query.Config{DatabaseURL: dbURL, Genesis: g, Limits: limits, Logger: svc.Logger("query")})
+	cfg := query.Config{DatabaseURL: dbURL, Genesis: g, Limits: limits, Logger: svc.Logger("query")}
+	if issuerURL != "" {
+		cfg.IssuerURL = func() string { return issuerURL }
+	}
+	srv, err := query.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
