@@ -23,14 +23,14 @@ func TestParseTerm(t *testing.T) {
 
 func TestParseTermRefusals(t *testing.T) {
 	cases := map[string]string{
-		"":       "无期限",
-		"P0D":    "zero term",
-		"0年":     "zero term",
-		"PT12H":  "years, months or days",
-		"两年半":    "not a term",
-		"2 冬":    "not a term",
-		"P2":     "expected",
-		"二二年":    "cannot read",
+		"":        "无期限",
+		"P0D":     "zero term",
+		"0年":      "zero term",
+		"PT12H":   "years, months or days",
+		"两年半":     "not a term",
+		"2 冬":     "not a term",
+		"P2":      "expected",
+		"二二年":     "cannot read",
 		"forever": "not a term",
 	}
 	for in, want := range cases {
