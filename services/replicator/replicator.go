@@ -36,8 +36,18 @@ type Config struct {
 	Genesis     *block.Genesis
 	DatabaseURL string
 	NATSURL     string
-	Logger      *slog.Logger
+	// Consumer only: the streams exist already and this replicator's NATS
+	// user may do no more than consume LEDGER and read SIDECARS (an
+	// institution's own credentials; docs/membership.md), so it must not try
+	// to create or update them.
+	ConsumerOnly bool
+	Logger       *slog.Logger
 }
+
+// InboxPrefix is where an institution's replicator receives its replies:
+// its NATS user may subscribe there and nowhere else, so it cannot read
+// other clients' replies.
+func InboxPrefix(institution string) string { return "_INBOX." + ConsumerName(institution) }
 
 // Replicator is a running replicator.
 type Replicator struct {
@@ -76,7 +86,8 @@ func Start(ctx context.Context, cfg Config) (*Replicator, error) {
 	if r.store, err = chain.OpenReplica(ctx, cfg.DatabaseURL, cfg.Genesis); err != nil {
 		return nil, fmt.Errorf("replicator %s: %w", cfg.Institution, err)
 	}
-	if r.nc, err = nats.Connect(cfg.NATSURL, nats.Name("replicator "+cfg.Institution), nats.MaxReconnects(-1)); err != nil {
+	if r.nc, err = nats.Connect(cfg.NATSURL, nats.Name("replicator "+cfg.Institution), nats.MaxReconnects(-1),
+		nats.CustomInboxPrefix(InboxPrefix(cfg.Institution))); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("connect nats: %w", err)
 	}
@@ -84,9 +95,11 @@ func Start(ctx context.Context, cfg Config) (*Replicator, error) {
 		r.Close()
 		return nil, err
 	}
-	if err := streams.Ensure(ctx, r.js, streams.Options{}); err != nil {
-		r.Close()
-		return nil, err
+	if !cfg.ConsumerOnly {
+		if err := streams.Ensure(ctx, r.js, streams.Options{}); err != nil {
+			r.Close()
+			return nil, err
+		}
 	}
 	sidecars, err := r.js.KeyValue(ctx, streams.SidecarsBucket)
 	if err != nil {

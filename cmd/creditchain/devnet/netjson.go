@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/creditchain/creditchain/pkg/block"
+	"github.com/creditchain/creditchain/pkg/membership"
 	"github.com/creditchain/creditchain/pkg/suite"
 )
 
@@ -34,6 +36,11 @@ type NetInstitution struct {
 	Categories  []string `json:"categories"`
 	KeyFile     string   `json:"key_file"`
 	DatabaseURL string   `json:"database_url"`
+	// NATSURL is the institution's own NATS user (its replicator's), with
+	// credentials; absent when NATS runs without authorization.
+	NATSURL string `json:"nats_url,omitempty"`
+	// Status is "suspended" or "removed"; absent for an active member.
+	Status string `json:"status,omitempty"`
 }
 
 // Process is one live OS process of the network.
@@ -55,13 +62,20 @@ func (n *Network) queryURLs() map[string]string {
 	return out
 }
 
-// TrustBundle is the trust bundle of the network's current epochs.
+// TrustBundle is the trust bundle of the network's current epochs, as the
+// credit center's replica holds them (the genesis alone before it runs).
 func (n *Network) TrustBundle(ctx context.Context) (*block.TrustBundle, error) {
 	su, err := suite.ByName(n.Genesis.CryptoSuite)
 	if err != nil {
 		return nil, err
 	}
-	return block.NewTrustBundle(n.Genesis, su, nil)
+	var epochs []membership.Epoch
+	if r := n.Replicator(n.Institutions[0].Member.ID); r != nil {
+		if epochs, err = r.Store().Epochs(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return block.NewTrustBundle(n.Genesis, su, epochs)
 }
 
 func (n *Network) writeNetworkJSON() error {
@@ -84,7 +98,10 @@ func (n *Network) writeNetworkJSON() error {
 	if pid := n.Env.PG.PID(); pid > 0 {
 		nf.Processes = append(nf.Processes, Process{Name: "postgres", PID: pid})
 	}
-	for _, in := range n.Institutions {
+	n.mu.Lock()
+	insts := slices.Clone(n.Institutions)
+	n.mu.Unlock()
+	for _, in := range insts {
 		url, err := n.ReplicaURL(ctx, in.Member.ID)
 		if err != nil {
 			return err
@@ -93,8 +110,14 @@ func (n *Network) writeNetworkJSON() error {
 		if cats == nil {
 			cats = []string{}
 		}
-		nf.Institutions = append(nf.Institutions, NetInstitution{ID: in.Member.ID, Name: in.Member.Name,
-			Roles: in.Member.Roles, Categories: cats, KeyFile: filepath.Join("keys", in.Member.ID+".json"), DatabaseURL: url})
+		ni := NetInstitution{ID: in.Member.ID, Name: in.Member.Name,
+			Roles: in.Member.Roles, Categories: cats, KeyFile: filepath.Join("keys", in.Member.ID+".json"), DatabaseURL: url}
+		if !in.Member.Active() {
+			ni.Status = in.Member.Status
+		} else if n.mem != nil && n.mem.auth != nil {
+			ni.NATSURL = n.natsURLFor(NATSReplicaUser(in.Member.ID))
+		}
+		nf.Institutions = append(nf.Institutions, ni)
 	}
 	sort.SliceStable(nf.Processes, func(i, j int) bool { return nf.Processes[i].Name < nf.Processes[j].Name })
 	data, _ := json.MarshalIndent(nf, "", "  ")

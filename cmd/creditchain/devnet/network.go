@@ -42,6 +42,11 @@ type Options struct {
 	// OwnNATS starts a NATS server for this network alone on top of Env,
 	// so that several networks can share one PostgreSQL and etcd.
 	OwnNATS bool
+	// NoNATSAuth leaves the embedded NATS server open to anyone. By default
+	// a network turns authorization on (docs/membership.md): each service
+	// and institution connects as its own user, NATSURL is the operator's.
+	// Networks sharing one NATS server must set it (users are per server).
+	NoNATSAuth bool
 	// IntakePort and PortalPort are tried first; 0 means 8081 and 8080.
 	// -1 means any free port.
 	IntakePort, PortalPort int
@@ -54,10 +59,12 @@ type Options struct {
 
 // Network is a running network.
 type Network struct {
-	opts         Options
-	Env          *harness.Env
-	ownEnv       bool
-	ownNATS      *harness.NATS
+	opts    Options
+	Env     *harness.Env
+	ownEnv  bool
+	ownNATS *harness.NATS
+	// NATSURL is the operator's (admin) URL, with its credentials when
+	// authorization is on; services connect as their own users.
 	NATSURL      string
 	Genesis      *block.Genesis
 	Institutions []Institution
@@ -73,6 +80,7 @@ type Network struct {
 	servers     []*http.Server
 	conns       []*nats.Conn
 	etcd        *clientv3.Client
+	mem         *memberState
 }
 
 // service is one running service with the cancel that stops it.
@@ -121,12 +129,13 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 		n.Env, n.ownEnv = env, true
 	}
 	n.NATSURL = n.Env.NATS.URL()
+	natsSrv := n.Env.NATS
 	if opts.OwnNATS {
 		ns, err := harness.StartNATS(harness.NATSOptions{})
 		if err != nil {
 			return nil, err
 		}
-		n.ownNATS, n.NATSURL = ns, ns.URL()
+		n.ownNATS, n.NATSURL, natsSrv = ns, ns.URL(), ns
 	}
 	cli, err := clientv3.New(clientv3.Config{Endpoints: n.Env.Etcd.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
@@ -136,7 +145,13 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	if _, err := registry.Publish(ctx, cli, n.Genesis.ChainID, n.Genesis.Epoch()); err != nil {
 		return nil, err
 	}
+	if err := n.startMembership(ctx, natsSrv); err != nil {
+		return nil, err
+	}
 	for i, in := range n.Institutions {
+		if !in.Member.Active() {
+			continue
+		}
 		opts.Progress(fmt.Sprintf("starting services of %s (%d/%d)", in.Member.Name, i+1, len(n.Institutions)))
 		if in.Member.HasRole(membership.RoleRecorder) {
 			if err := n.StartConsensus(ctx, in.Member.ID); err != nil {
@@ -155,7 +170,7 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	}
 	// One exit-contract per recorder: any of them may submit a due exit.
 	for _, in := range n.Institutions {
-		if in.Member.HasRole(membership.RoleRecorder) {
+		if in.Member.Active() && in.Member.HasRole(membership.RoleRecorder) {
 			if err := n.StartExitContract(ctx, in.Member.ID); err != nil {
 				return nil, err
 			}
@@ -167,6 +182,8 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 		port := -1
 		if i == 0 {
 			port = opts.PortalPort
+		} else if !in.Member.Active() {
+			continue
 		}
 		if err := n.StartQuery(ctx, in.Member.ID, port); err != nil {
 			return nil, err
@@ -175,6 +192,7 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	if err := n.writeNetworkJSON(); err != nil {
 		return nil, err
 	}
+	go n.followMembership(n.etcd.Ctx())
 	ok = true
 	return n, nil
 }
@@ -276,7 +294,7 @@ func (n *Network) StartConsensus(ctx context.Context, id string) error {
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	node, err := consensus.Start(sctx, consensus.Config{
-		Genesis: n.Genesis, Key: in.Key, DatabaseURL: url, NATSURL: n.NATSURL,
+		Genesis: n.Genesis, Key: in.Key, DatabaseURL: url, NATSURL: n.natsURLFor(NATSConsensusUser(id)),
 		EtcdEndpoints: n.Env.Etcd.Endpoints(), Clock: n.opts.Clock,
 		BlockInterval: n.opts.BlockInterval, IdleInterval: n.opts.IdleInterval, Logger: n.opts.Logger,
 	})
@@ -320,7 +338,7 @@ func (n *Network) StartReplicator(ctx context.Context, id string) error {
 		return err
 	}
 	r, err := replicator.Start(ctx, replicator.Config{Institution: id, Genesis: n.Genesis, DatabaseURL: url,
-		NATSURL: n.NATSURL, Logger: n.opts.Logger})
+		NATSURL: n.natsURLFor(NATSReplicaUser(id)), ConsumerOnly: n.mem != nil && n.mem.auth != nil, Logger: n.opts.Logger})
 	if err != nil {
 		return err
 	}
@@ -352,7 +370,7 @@ func (n *Network) Replicator(id string) *replicator.Replicator {
 }
 
 func (n *Network) startIntake(ctx context.Context) error {
-	nc, err := nats.Connect(n.NATSURL, nats.Name("intake"), nats.MaxReconnects(-1))
+	nc, err := nats.Connect(n.natsURLFor(natsIntake), nats.Name("intake"), nats.MaxReconnects(-1))
 	if err != nil {
 		return err
 	}
