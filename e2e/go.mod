@@ -20,4 +20,10 @@ replace github.com/creditchain/creditchain/proto => ../proto
 
 require github.com/creditchain/creditchain/services/signer v0.0.0
 
+require (
+	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/chromedp/chromedp v0.23.0
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+)
+
 replace github.com/creditchain/creditchain/services/signer => ../services/signer

@@ -296,18 +296,7 @@ func TestCertificateEndpoints(t *testing.T) {
 
 	// Last: revocation changes what every other subtest relies on.
 	t.Run("revoked", func(t *testing.T) {
-		su := f.courtS.suite
-		in := &certsigner.Intake{URL: f.n.IntakeURL, Chain: f.n.Genesis.ChainID, Suite: su, Key: f.n.Institutions[center].Key}
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		id, err := certsigner.Revoke(wctx, in, orgNo, "签发错误")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st, err := in.Wait(wctx, id); err != nil || st.Status != "committed" {
-			t.Fatalf("certificate.revoke: %+v %v", st, err)
-		}
-		waitConverged(t, f.n, 30*time.Second)
+		f.revoke(t, orgNo)
 		for _, qc := range []*qclient{c, other} {
 			if r := qc.get("/v1/certificates/" + orgNo); r.Status != 200 || r.Body["status"] != "revoked" || r.Body["jws"] != f.orgCert.JWS {
 				t.Errorf("revoked at %s: %d %.200s", qc.base, r.Status, r.Raw)
@@ -324,6 +313,23 @@ func TestCertificateEndpoints(t *testing.T) {
 	if n := *c.validated + *other.validated; n < 40 {
 		t.Errorf("only %d answers validated against the OpenAPI document", n)
 	}
+}
+
+// revoke revokes certificate no with the issuer's key and waits until
+// every replica has the revocation.
+func (f *portalFix) revoke(t *testing.T, no string) {
+	t.Helper()
+	in := &certsigner.Intake{URL: f.n.IntakeURL, Chain: f.n.Genesis.ChainID, Suite: f.courtS.suite, Key: f.n.Institutions[center].Key}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id, err := certsigner.Revoke(ctx, in, no, "签发错误")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := in.Wait(ctx, id); err != nil || st.Status != "committed" {
+		t.Fatalf("certificate.revoke: %+v %v", st, err)
+	}
+	waitConverged(t, f.n, 30*time.Second)
 }
 
 func jsonBody(t *testing.T, v any) []byte {

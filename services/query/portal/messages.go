@@ -16,7 +16,7 @@ var messages = map[string]msg{
 	"nav.ledger":   {"账本", "Ledger"},
 	"lang.switch":  {"English", "中文"},
 	"footer.text":  {"本门户的数据来自联盟链账本的本机副本；每条记录附有可自行验证的证明。个人信息一律脱敏显示。", "Everything shown comes from this institution's replica of the consortium ledger, with proofs you can check yourself. Persons are always shown masked."},
-	"footer.api":   {"开放接口（OpenAPI）", "Open API (OpenAPI)"},
+	"footer.api":   {"开放接口（OpenAPI 文档）", "Open API (OpenAPI document)"},
 	"footer.trust": {"信任包", "Trust bundle"},
 
 	"title.index":       {"查询", "Search"},

@@ -131,6 +131,8 @@ func TestViewFormatting(t *testing.T) {
 		{zh.Label("category", "court-defaulter"), "失信被执行人"}, {en.Label("category", "new-category"), "new-category"},
 		{zh.L("/verify?cert=X"), "/verify?cert=X"}, {en.L("/verify?cert=X"), "/verify?cert=X&lang=en"},
 		{zh.SwitchURL(), "/?lang=en"}, {en.SwitchURL(), "/"},
+		{zh.Text("一般失信。\nGeneral dishonesty."), "一般失信。"}, {en.Text("一般失信。\nGeneral dishonesty."), "General dishonesty."},
+		{en.Text("只有中文"), "只有中文"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)

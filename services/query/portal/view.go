@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // View is what a page template sees: the data, the language and the
@@ -147,13 +148,51 @@ func Short(s string) string {
 func (v *View) Short(s string) string { return Short(s) }
 
 // JSMessages are the messages the verification scripts show (keys "js."
-// without the prefix), in the page's language; pages embed them as JSON.
+// without the prefix, and the category names), in the page's language;
+// pages embed them as JSON.
 func (v *View) JSMessages() map[string]string {
 	out := map[string]string{}
 	for k := range messages {
 		if name, ok := strings.CutPrefix(k, "js."); ok {
 			out[name] = v.T(k)
+		} else if strings.HasPrefix(k, "category.") || k == "time.zone" {
+			out[k] = v.T(k)
 		}
 	}
 	return out
+}
+
+// Text picks the page's language from a text written in both, one
+// language per line (as the built-in policies' descriptions are): the
+// lines with Chinese characters, or those without. A text in one
+// language only is shown whole.
+func (v *View) Text(s string) string {
+	var zh, en []string
+	for _, line := range strings.Split(s, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		if hasHan(line) {
+			zh = append(zh, line)
+		} else {
+			en = append(en, line)
+		}
+	}
+	pick := zh
+	if v.Lang == EN {
+		pick = en
+	}
+	if len(zh) == 0 || len(en) == 0 {
+		return s
+	}
+	return strings.Join(pick, "\n")
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
 }

@@ -35,15 +35,23 @@ async function input() {
   throw new Error(msgs.nothing);
 }
 
+// beijing shows an RFC 3339 UTC time in Beijing time (UTC+8), to the second.
+function beijing(t) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(t || "");
+  if (!m) return t;
+  const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) + 8 * 3600 * 1000);
+  return d.toISOString().slice(0, 19).replace("T", " ") + " " + (msgs["time.zone"] || "UTC+8");
+}
+
 function show(cred) {
   const cs = cred.credentialSubject;
   const rows = [
     ["cert_no", cred.id.replace("urn:creditchain:cert:", "")],
     ["subject", [cs.subject.name, cs.subject.code].filter(Boolean).join(" ")],
-    ["category", cs.record.category],
+    ["category", msgs["category." + cs.record.category] || cs.record.category],
     ["document_no", cs.record.document_no],
     ["authority", cs.record.authority],
-    ["exit_time", cs.exit.time],
+    ["exit_time", beijing(cs.exit.time)],
     ["exit_reason", cs.exit.reason],
   ];
   for (const [k, v] of rows) {
