@@ -390,3 +390,9 @@ func (n *Network) waitMembership(ctx context.Context, from uint64) error {
 		}
 	}
 }
+
+// Membership is the membership in force as etcd shows it to the services.
+func (n *Network) Membership() *membership.Epoch { return n.mem.reg.Current() }
+
+// Dir is the network's directory: genesis.json, keys/, network.json.
+func (n *Network) Dir() string { return n.opts.Dir }
