@@ -33,22 +33,6 @@ submitted twice. Columns and formats: docs/import-export.md.
 Exit 0 when every row is committed, 1 otherwise, 2 for a usage error.`)
 }
 
-// parseInterleaved parses flags that may come before or after the
-// positional arguments, which the flag package alone stops at.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
 func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("creditchain import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
