@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/creditchain/creditchain/cmd/creditchain/devnet"
@@ -23,6 +24,7 @@ var actions = map[string]string{"add": txn.ActionAdmit, "update": txn.ActionUpda
 // changeFlags are the flags of add and update.
 type changeFlags struct {
 	name, kind, roles, categories, publicKeyFile, database string
+	keepKeys                                               bool
 }
 
 func runChange(sub string, args []string, stdout, stderr io.Writer) int {
@@ -43,6 +45,7 @@ func runChange(sub string, args []string, stdout, stderr io.Writer) int {
 	}
 	if sub == "update" {
 		fs.StringVar(&cf.database, "database", "", "read the member from this replica instead of etcd")
+		fs.BoolVar(&cf.keepKeys, "keep-keys", false, "add --public-key-file beside the member's keys instead of replacing them")
 	}
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -101,7 +104,11 @@ func runChange(sub string, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		spec.Keys = []membership.Key{k}
+		if cf.keepKeys {
+			spec.Keys = append(slices.Clone(spec.Keys), k)
+		} else {
+			spec.Keys = []membership.Key{k}
+		}
 	}
 	return submit(ctx, nf, *keyPath, txn.MemberUpdate{Action: actions[sub], Member: spec}, *wait, stdout, fail)
 }
