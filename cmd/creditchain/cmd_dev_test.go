@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditchain/creditchain/cmd/creditchain/devnet"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -78,7 +80,21 @@ func TestDevStartsServersAndStopsCleanly(t *testing.T) {
 	if err != nil || one != 1 {
 		t.Fatalf("postgres SELECT 1 = %d, %v", one, err)
 	}
-	nc, err := nats.Connect(addr["nats"])
+	// NATS runs with authorization (docs/membership.md): anonymous clients
+	// are refused; network.json carries the operator's credentials.
+	if nc, err := nats.Connect(addr["nats"]); err == nil {
+		nc.Close()
+		t.Fatal("an anonymous client connected to dev's NATS")
+	}
+	var nf devnet.NetworkFile
+	raw, err := os.ReadFile(filepath.Join(dir, "network.json"))
+	if err == nil {
+		err = json.Unmarshal(raw, &nf)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(nf.NATSURL)
 	if err != nil {
 		t.Fatal(err)
 	}
