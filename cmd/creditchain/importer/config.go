@@ -23,6 +23,9 @@ type Config struct {
 	ReportPath  string // default: File + ".report.csv"
 	Workers     int    // concurrent submissions; default 8
 	Batch       int    // rows signed and journalled per fsync; default 200
+	// MaxPending bounds the rows accepted by intake and not yet decided;
+	// sending pauses above it. Default 4000.
+	MaxPending int
 	// Wait is how long to keep waiting for final statuses after the last
 	// submission while none arrives; default 2 minutes.
 	Wait time.Duration
@@ -60,6 +63,9 @@ func (c *Config) defaults() {
 	}
 	if c.Batch <= 0 {
 		c.Batch = 200
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = 4000
 	}
 	if c.Wait <= 0 {
 		c.Wait = 2 * time.Minute

@@ -15,6 +15,9 @@ type progress struct {
 	start     time.Time
 	lastPlain time.Time
 	drawn     bool
+	// sent is when the last row was answered: the sending rate stops
+	// there, while the wait for commits goes on.
+	sent time.Time
 }
 
 const (
@@ -30,11 +33,17 @@ func newProgress(w io.Writer, tty bool) *progress {
 // show draws c; final forces a last line.
 func (p *progress) show(c Counts, final bool) {
 	now := time.Now()
+	if p.sent.IsZero() && c.Sent+c.Refused >= c.ToSend {
+		p.sent = now
+	}
 	if !p.tty && !final && now.Sub(p.lastPlain) < plainEvery {
 		return
 	}
 	p.lastPlain = now
 	elapsed := now.Sub(p.start).Seconds()
+	if !p.sent.IsZero() {
+		elapsed = p.sent.Sub(p.start).Seconds()
+	}
 	rate := 0.0
 	if elapsed > 0 {
 		rate = float64(c.Sent+c.Refused) / elapsed

@@ -27,6 +27,10 @@ type session struct {
 	lines []int
 	done  map[int]bool
 	next  int
+	upto  int
+	// deferred are rows in doubt that intake neither knows nor accepts any
+	// more (see stale); written by the collector only.
+	deferred []*job
 }
 
 // job is one row to send.
@@ -37,6 +41,9 @@ type job struct {
 	tx       string
 	salt     string
 	fresh    bool // signed by this run just now, not rebuilt from the journal
+	// settled is set on rows deferred as stale and unknown to intake once
+	// every other row is decided: they may now be signed again.
+	settled bool
 }
 
 // outcome is what sending a job came to.
@@ -45,6 +52,7 @@ type outcome struct {
 	accepted bool
 	final    *answer // a 409 may already carry the final status
 	refused  string
+	deferred bool  // stale and unknown to intake: see stale
 	err      error // the import must stop (rerun to resume)
 }
 
@@ -94,6 +102,9 @@ func (s *session) produce(ctx context.Context, rows []*Item, jobs chan<- *job) e
 		if err := s.state.Sync(); err != nil {
 			return err
 		}
+		if !s.throttle(ctx) {
+			return nil
+		}
 		for _, j := range out {
 			select {
 			case jobs <- j:
@@ -103,6 +114,21 @@ func (s *session) produce(ctx context.Context, rows []*Item, jobs chan<- *job) e
 		}
 	}
 	return nil
+}
+
+// throttle waits while more than MaxPending accepted rows await their
+// final status: running far ahead of consensus only fills its queue, makes
+// the ETA a fiction, and leaves more rows undecided if the import dies.
+// It reports false when ctx ends.
+func (s *session) throttle(ctx context.Context) bool {
+	for s.waiter.pending() > s.cfg.MaxPending {
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return ctx.Err() == nil
 }
 
 // prepare signs a row afresh, or rebuilds the envelope of a row in doubt
@@ -145,7 +171,18 @@ var submitterFaults = map[string]bool{
 	"unknown_key": true, "bad_signature": true, "forbidden_role": true, "wrong_chain": true,
 }
 
-// send submits one job until intake gives an answer that settles it.
+// requestTimeout bounds one request to intake. Requests run on a context
+// that an interruption does not cancel: a request already on its way is
+// let finish so that its answer is journalled, and intake is not cut off
+// between publishing a transaction and writing its receipt.
+const requestTimeout = 30 * time.Second
+
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), requestTimeout)
+}
+
+// send submits one job until intake gives an answer that settles it. An
+// interruption stops it before a request, never during one.
 func (s *session) send(ctx context.Context, j *job) outcome {
 	first := time.Now()
 	backoff := 100 * time.Millisecond
@@ -162,10 +199,12 @@ func (s *session) send(ctx context.Context, j *job) outcome {
 		}
 	}
 	for {
-		a, err := s.client.post(ctx, j.env, j.personal)
 		if ctx.Err() != nil {
 			return outcome{job: j, err: ctx.Err()}
 		}
+		rctx, cancel := detached(ctx)
+		a, err := s.client.post(rctx, j.env, j.personal)
+		cancel()
 		if err != nil {
 			if rerr := retry(0, err.Error()); rerr != nil {
 				return outcome{job: j, err: rerr}
@@ -186,7 +225,7 @@ func (s *session) send(ctx context.Context, j *job) outcome {
 				return outcome{job: j, err: rerr}
 			}
 		case a.HTTPStatus == http.StatusBadRequest && a.Code == "stale_timestamp":
-			o, again := s.resign(ctx, j, a)
+			o, again := s.stale(ctx, j, a)
 			if !again {
 				return o
 			}
@@ -198,19 +237,24 @@ func (s *session) send(ctx context.Context, j *job) outcome {
 	}
 }
 
-// resign handles intake's stale_timestamp. A row signed just now means
-// the clocks disagree, which no retry mends. A row in doubt from an
-// earlier run is older than intake's ±5 min window: if intake has a
-// receipt for it, it did arrive; if not, it never did (anything intake
-// published is decided and given a receipt within seconds, far inside
-// the window), so it is signed again with a fresh created_at, journalled
+// stale handles intake's stale_timestamp. A row signed just now means the
+// clocks disagree, which no retry mends. A row in doubt from an earlier
+// run is older than intake's ±5 min window, so it cannot be sent again as
+// it was. If intake has a receipt for it, it arrived. If not, either it
+// never arrived, or intake published it but was cut off before writing
+// the pending receipt (the importer was killed mid-request) and consensus
+// has not reached it yet. The row is then deferred (see settle) and only
+// once every other row is decided — consensus has worked through what was
+// published before — signed again with a fresh created_at, journalled
 // first like any new row. It reports whether to send j again.
-func (s *session) resign(ctx context.Context, j *job, a *answer) (outcome, bool) {
+func (s *session) stale(ctx context.Context, j *job, a *answer) (outcome, bool) {
 	created, _ := txn.ParseTime(j.env.CreatedAt)
 	if d := s.cfg.Now().Sub(created); d < time.Minute && d > -time.Minute {
 		return outcome{job: j, err: fmt.Errorf("line %d: intake finds created_at %s stale although it was just set: the clocks of this machine and intake disagree by more than 5 minutes (%s)", j.it.Line, j.env.CreatedAt, a.Message)}, false
 	}
-	st, err := s.client.status(ctx, j.tx)
+	rctx, cancel := detached(ctx)
+	st, err := s.client.status(rctx, j.tx)
+	cancel()
 	if err != nil {
 		return outcome{job: j, err: fmt.Errorf("line %d: status of %s: %w", j.it.Line, j.tx, err)}, false
 	}
@@ -223,6 +267,9 @@ func (s *session) resign(ctx context.Context, j *job, a *answer) (outcome, bool)
 	}
 	if st.HTTPStatus != http.StatusNotFound {
 		return outcome{job: j, err: fmt.Errorf("line %d: status of %s: %d %s", j.it.Line, j.tx, st.HTTPStatus, st.Code)}, false
+	}
+	if !j.settled {
+		return outcome{job: j, deferred: true}, false
 	}
 	createdAt := txn.FormatTime(s.cfg.Now().UTC().Truncate(time.Millisecond))
 	env, personal, id, err := s.sg.sign(j.it, createdAt, j.salt)
@@ -239,17 +286,11 @@ func (s *session) resign(ctx context.Context, j *job, a *answer) (outcome, bool)
 	return outcome{}, true
 }
 
-// work runs one worker.
+// work runs one worker. The collector reads every result until the
+// workers are done, so sending one never blocks for good.
 func (s *session) work(ctx context.Context, jobs <-chan *job, results chan<- outcome) {
 	for j := range jobs {
-		o := s.send(ctx, j)
-		select {
-		case results <- o:
-		case <-ctx.Done():
-			// The collector is gone only after cancellation; the row stays
-			// in doubt in the journal and the rerun settles it.
-			return
-		}
+		results <- s.send(ctx, j)
 	}
 }
 
@@ -263,6 +304,10 @@ func (s *session) collect(results <-chan outcome, stop context.CancelFunc) error
 				first = o.err
 				stop()
 			}
+			continue
+		}
+		if o.deferred {
+			s.deferred = append(s.deferred, o.job)
 			continue
 		}
 		line := o.job.it.Line
@@ -305,20 +350,30 @@ func (s *session) countFinal(status string) {
 	}
 }
 
-// advance moves "upto" over the rows that are done.
+// advance moves "upto" over the rows that are done; flush journals it.
 func (s *session) advance() {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	for s.next < len(s.lines) && s.done[s.lines[s.next]] {
 		s.next++
 	}
-	upto := 0
 	if s.next > 0 {
-		upto = s.lines[s.next-1]
+		s.upto = s.lines[s.next-1]
 	}
+}
+
+// flush journals "upto" and syncs the journal: answers reach the disk at
+// least this often, besides with every batch of intents.
+func (s *session) flush() error {
+	s.mu.Lock()
+	upto := s.upto
 	s.mu.Unlock()
 	if upto > 0 {
-		_ = s.state.SetUpto(upto) // advisory; a failed write shows at the next Sync
+		if err := s.state.SetUpto(upto); err != nil {
+			return err
+		}
 	}
+	return s.state.Sync()
 }
 
 func (s *session) snapshot() Counts {

@@ -17,6 +17,8 @@ type waiter struct {
 	queue  []waitItem
 	closed time.Time // when submitting ended; zero while it goes on
 	wake   chan struct{}
+	// lastFinal is when a receipt last became final (or waiting began).
+	lastFinal time.Time
 }
 
 type waitItem struct {
@@ -30,7 +32,16 @@ const (
 	waitPause   = 250 * time.Millisecond
 )
 
-func newWaiter(s *session) *waiter { return &waiter{s: s, wake: make(chan struct{}, 1)} }
+func newWaiter(s *session) *waiter {
+	return &waiter{s: s, wake: make(chan struct{}, 1), lastFinal: time.Now()}
+}
+
+// idle is how long no receipt has become final.
+func (w *waiter) idle() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return time.Since(w.lastFinal)
+}
 
 func (w *waiter) add(line int, tx string) {
 	w.mu.Lock()
@@ -63,7 +74,6 @@ func (w *waiter) pending() int {
 // run polls until every transaction is final, the context ends, or, after
 // submitting ended, no receipt became final for cfg.Wait.
 func (w *waiter) run(ctx context.Context) {
-	lastFinal := time.Now()
 	for ctx.Err() == nil {
 		w.mu.Lock()
 		n, closed := len(w.queue), w.closed
@@ -83,14 +93,13 @@ func (w *waiter) run(ctx context.Context) {
 			continue
 		}
 		if w.poll(ctx, []waitItem{head}) > 0 {
-			lastFinal = time.Now()
 			w.mu.Lock()
 			window := append([]waitItem(nil), w.queue[:min(waitWindow, len(w.queue))]...)
 			w.mu.Unlock()
 			w.poll(ctx, window)
 			continue
 		}
-		if !closed.IsZero() && time.Since(lastFinal) > w.s.cfg.Wait && time.Since(closed) > w.s.cfg.Wait {
+		if !closed.IsZero() && w.idle() > w.s.cfg.Wait && time.Since(closed) > w.s.cfg.Wait {
 			return
 		}
 		select {
@@ -129,6 +138,7 @@ func (w *waiter) poll(ctx context.Context, items []waitItem) int {
 		return 0
 	}
 	w.mu.Lock()
+	w.lastFinal = time.Now()
 	kept := w.queue[:0]
 	for _, it := range w.queue {
 		if _, ok := final[it.line]; !ok {
