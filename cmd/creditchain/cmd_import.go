@@ -22,7 +22,7 @@ func init() {
 func importUsage(w io.Writer) {
 	fmt.Fprintln(w, `usage: creditchain import FILE (.csv or .xlsx) --key FILE --network FILE
          [--mapping FILE] [--dry-run] [--skip-invalid] [--state FILE] [--report FILE]
-         [--encoding auto|utf-8|gbk] [--workers N] [--wait D]
+         [--encoding auto|utf-8|gbk] [--workers N] [--max-pending N] [--wait D]
 
 Validates every row, then submits one record.create per row signed with the
 recorder's key. Bad rows go to the report (CSV: line, stage, column, value,
@@ -46,6 +46,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	reportPath := fs.String("report", "", "bad-row report, CSV (default FILE.report.csv)")
 	encoding := fs.String("encoding", importer.EncodingAuto, "CSV encoding: auto, utf-8 or gbk")
 	workers := fs.Int("workers", 8, "concurrent submissions")
+	maxPending := fs.Int("max-pending", 4000, "pause sending while this many accepted rows await their final status")
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for final statuses once nothing more arrives")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -61,7 +62,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg := importer.Config{File: pos[0], Encoding: *encoding, DryRun: *dryRun, SkipInvalid: *skipInvalid,
-		StatePath: *statePath, ReportPath: *reportPath, Workers: *workers, Wait: *wait,
+		StatePath: *statePath, ReportPath: *reportPath, Workers: *workers, MaxPending: *maxPending, Wait: *wait,
 		Progress: stderr, TTY: isTerminal(stderr)}
 	if cfg.Network, err = importer.LoadNetwork(*networkPath); err != nil {
 		fmt.Fprintln(stderr, "creditchain import:", err)
