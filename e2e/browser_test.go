@@ -154,6 +154,15 @@ func (b *browser) verdict() (state string, ok, bad []string) {
 	return state, ok, bad
 }
 
+// text is the text of the first element matching a CSS selector, read in
+// the page (not through DOM node ids, which a navigation invalidates).
+func (b *browser) text(css string) string {
+	b.t.Helper()
+	sel, _ := json.Marshal(css)
+	return run(b, "text of "+css, chromedp.Poll[string](fmt.Sprintf(`(e => e && e.innerText.trim())(document.querySelector(%s))`, sel),
+		chromedp.WithPollingTimeout(30*time.Second)))
+}
+
 func (b *browser) lang() string {
 	return run(b, "html lang", chromedp.Evaluate[string](`document.documentElement.lang`))
 }
@@ -181,17 +190,17 @@ func TestPortalInBrowser(t *testing.T) {
 			t.Errorf("html lang %q", b.lang())
 		}
 		b.screenshot("index")
-		b.do("search", chromedp.SendKeys(chromedp.ID("code"), f.active), chromedp.Click(chromedp.ID("search-submit")),
-			chromedp.WaitVisible(chromedp.ID("subject-status")))
+		b.do("type the code", chromedp.SendKeys(chromedp.ID("code"), f.active))
+		click(b, "search", chromedp.ID("search-submit"))
 		if loc := b.location(); !strings.HasSuffix(loc, "/subjects/"+f.active) {
 			t.Errorf("organization search led to %s", loc)
 		}
-		if s := run(b, "status", chromedp.Text(chromedp.ID("subject-status"))); s != "已列入失信惩戒名单" {
+		if s := b.text("#subject-status"); s != "已列入失信惩戒名单" {
 			t.Errorf("subject status %q", s)
 		}
 		b.screenshot("subject")
-		b.do("record link", chromedp.Click(chromedp.CSS("a.record-link")), chromedp.WaitVisible(chromedp.ID("record-id")))
-		if id := run(b, "record id", chromedp.Text(chromedp.ID("record-id"))); id != f.activeRec {
+		click(b, "record link", chromedp.CSS("a.record-link"))
+		if id := b.text("#record-id"); id != f.activeRec {
 			t.Fatalf("record page of %q, want %s", id, f.activeRec)
 		}
 		state, ok, bad := b.verdict()
@@ -199,7 +208,7 @@ func TestPortalInBrowser(t *testing.T) {
 		if state != "valid" || len(bad) != 0 || strings.Join(ok, " ") != want {
 			t.Errorf("record verified %q, passed %v, failed %v; want valid with %s", state, ok, bad, want)
 		}
-		if s := run(b, "verdict", chromedp.Text(chromedp.ID("verify-status"))); !strings.Contains(s, "已验证") {
+		if s := b.text("#verify-status"); !strings.Contains(s, "已验证") {
 			t.Errorf("verdict text %q", s)
 		}
 		b.screenshot("record")
@@ -207,8 +216,8 @@ func TestPortalInBrowser(t *testing.T) {
 
 	t.Run("search a person: masked, ID out of the URL", func(t *testing.T) {
 		b := browser.with(t)
-		b.do("person search", chromedp.Navigate(portal+"/"), chromedp.SendKeys(chromedp.ID("code"), personID),
-			chromedp.Click(chromedp.ID("search-submit")), chromedp.WaitVisible(chromedp.ID("subject-code")))
+		b.do("type the ID number", chromedp.Navigate(portal+"/"), chromedp.SendKeys(chromedp.ID("code"), personID))
+		click(b, "person search", chromedp.ID("search-submit"))
 		if loc := b.location(); strings.Contains(loc, personID) || !strings.HasSuffix(loc, "/") {
 			t.Errorf("person search led to %s", loc)
 		}
@@ -218,7 +227,7 @@ func TestPortalInBrowser(t *testing.T) {
 				strings.Contains(page, personID), strings.Contains(page, personName))
 		}
 		// Exited records are not published: the person is clear.
-		if s := run(b, "status", chromedp.Text(chromedp.ID("subject-status"))); s != "未列入" {
+		if s := b.text("#subject-status"); s != "未列入" {
 			t.Errorf("person status %q", s)
 		}
 		b.screenshot("person")
@@ -232,7 +241,7 @@ func TestPortalInBrowser(t *testing.T) {
 		if state != "valid" || len(bad) != 0 || strings.Join(ok, " ") != want {
 			t.Errorf("certificate %q, passed %v, failed %v; want valid with %s", state, ok, bad, want)
 		}
-		if no := run(b, "summary", chromedp.Text(chromedp.CSS(`#verify-summary dd[data-field="cert_no"]`))); no != f.orgCert.CertNo {
+		if no := b.text(`#verify-summary dd[data-field="cert_no"]`); no != f.orgCert.CertNo {
 			t.Errorf("summary shows certificate %q", no)
 		}
 		b.screenshot("verify-valid")
@@ -264,7 +273,7 @@ func TestPortalInBrowser(t *testing.T) {
 		if state != "invalid" || len(bad) != 1 || bad[0] != "signature" {
 			t.Errorf("tampered JWS: %s, failed %v; want invalid at signature", state, bad)
 		}
-		if s := run(b, "verdict", chromedp.Text(chromedp.ID("verify-status"))); !strings.Contains(s, "无效") {
+		if s := b.text("#verify-status"); !strings.Contains(s, "无效") {
 			t.Errorf("verdict text %q", s)
 		}
 		b.screenshot("verify-invalid")
@@ -284,7 +293,7 @@ func TestPortalInBrowser(t *testing.T) {
 		}
 		b.screenshot("ledger")
 		click(b, "switch", chromedp.ID("lang-switch"))
-		if h := run(b, "h1", chromedp.Text(chromedp.CSS("h1"))); h != "Ledger" || !strings.HasSuffix(b.location(), "/ledger?lang=en") {
+		if h := b.text("h1"); h != "Ledger" || !strings.HasSuffix(b.location(), "/ledger?lang=en") {
 			t.Errorf("after the switch: h1 %q at %s", h, b.location())
 		}
 		b.screenshot("ledger-en")
@@ -294,7 +303,7 @@ func TestPortalInBrowser(t *testing.T) {
 			t.Errorf("the navigation lost the language: %q", b.lang())
 		}
 		click(b, "switch back", chromedp.ID("lang-switch"))
-		if h := run(b, "h1", chromedp.Text(chromedp.CSS("h1"))); h != "退出证明验证" {
+		if h := b.text("h1"); h != "退出证明验证" {
 			t.Errorf("switched back: h1 %q", h)
 		}
 	})

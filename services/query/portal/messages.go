@@ -235,6 +235,6 @@ var messages = map[string]msg{
 	"js.field.category":     {"类别", "Category"},
 	"js.field.document_no":  {"案号", "Case number"},
 	"js.field.authority":    {"认定机构", "Authority"},
-	"js.field.exit_time":    {"退出时间（UTC）", "Exit time (UTC)"},
+	"js.field.exit_time":    {"退出时间", "Exit time"},
 	"js.field.exit_reason":  {"退出原因", "Exit reason"},
 }
