@@ -129,7 +129,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	c := s.snapshot()
 	prog.show(c, true)
-	sum.Sent, sum.Refused, sum.Committed, sum.Rejected = c.Sent, c.Refused, c.Committed, c.Rejected
+	sum.Sent, sum.Refused, sum.Committed, sum.Rejected = c.Sent, c.Refused+s.refusedEarlier, c.Committed, c.Rejected
 	sum.Pending = s.waiter.pending()
 	sum.Interrupted = ctx.Err() != nil
 	sum.Upto = state.Upto

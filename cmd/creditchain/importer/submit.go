@@ -24,10 +24,11 @@ type session struct {
 	// lines are the file's data rows in order; done marks those that need
 	// nothing more (sent, refused, or invalid and skipped), from which the
 	// journal's "upto" advances.
-	lines []int
-	done  map[int]bool
-	next  int
-	upto  int
+	lines          []int
+	done           map[int]bool
+	next           int
+	upto           int
+	refusedEarlier int // rows intake refused in earlier runs
 	// deferred are rows in doubt that intake neither knows nor accepts any
 	// more (see stale); written by the collector only.
 	deferred []*job
@@ -75,6 +76,7 @@ func (s *session) plan(items []*Item) (toSend []*Item, earlier int) {
 			s.done[it.Line] = true
 			earlier++
 		case ls.Refused != "":
+			s.refusedEarlier++
 			s.done[it.Line] = true
 		default:
 			toSend = append(toSend, it)
