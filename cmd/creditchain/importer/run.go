@@ -100,20 +100,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	s := &session{cfg: &cfg, state: state, done: map[int]bool{},
-		sg:     &signer{chain: cfg.Network.ChainID, suite: su, key: cfg.Key, fileSHA: t.SHA256},
-		client: newIntakeClient(cfg.Network.IntakeURL, cfg.Workers)}
-	s.waiter = newWaiter(s)
-	valid := make(map[int]bool, len(items))
-	for _, it := range items {
-		valid[it.Line] = true
-	}
-	for _, r := range t.Rows {
-		s.lines = append(s.lines, r.Line)
-		if !valid[r.Line] {
-			s.done[r.Line] = true // invalid and skipped
-		}
-	}
+	s := newSession(&cfg, state, &signer{chain: cfg.Network.ChainID, suite: su, key: cfg.Key, fileSHA: t.SHA256}, t.Rows, items)
 	toSend, earlier := s.plan(items)
 	sum.Earlier, sum.CommittedEarlier = earlier, s.counts.Committed
 	if earlier > 0 || state.Upto > 0 {
@@ -142,6 +129,23 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return sum, fmt.Errorf("import: %w", runErr)
 	}
 	return sum, nil
+}
+
+func newSession(cfg *Config, state *State, sg *signer, rows []Row, items []*Item) *session {
+	s := &session{cfg: cfg, state: state, sg: sg, done: map[int]bool{},
+		client: newIntakeClient(cfg.Network.IntakeURL, cfg.Workers)}
+	s.waiter = newWaiter(s)
+	valid := make(map[int]bool, len(items))
+	for _, it := range items {
+		valid[it.Line] = true
+	}
+	for _, r := range rows {
+		s.lines = append(s.lines, r.Line)
+		if !valid[r.Line] {
+			s.done[r.Line] = true // invalid and skipped
+		}
+	}
+	return s
 }
 
 // submit runs the waiter and the sending pipeline over rows; then, if
