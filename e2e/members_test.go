@@ -3,7 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -66,6 +68,9 @@ func TestMembershipGovernance(t *testing.T) {
 		t.Fatalf("the admitted member's record.create: %s", r.Raw)
 	}
 	checkNothingLost(t, n, l.finish())
+	if got := networkFileStatus(t, n); got[in.Member.ID] != "active" {
+		t.Fatalf("network.json does not list the admitted %s with its own NATS user: %v", in.Member.ID, got)
+	}
 
 	// Removal of the ecology recorder, through the CLI, under load.
 	l = startLoad(t, n, 20, 90000)
@@ -191,6 +196,22 @@ func TestMembershipGovernance(t *testing.T) {
 	}
 	waitCosignedBy(t, courtStore, n.Membership().Epoch, marketID, kf.KeyID, 3)
 
+	// A suspended submitter: refused at intake, its services stopped.
+	bankID := n.Institutions[bank].Member.ID
+	if st, err := n.SuspendInstitution(ctx, bankID); err != nil || st.Status != "committed" {
+		t.Fatalf("suspend %s: %+v %v", bankID, st, err)
+	}
+	env, _ = newSigner(n, bank).sign(t, "report.submit", reportSubmit(orgCode(t, 86005)))
+	if r := submit(t, n, env, nil); r.Status != 401 || r.errorCode() != "unknown_key" {
+		t.Fatalf("a suspended member's report: %d %s", r.Status, r.Raw)
+	}
+	if n.Replicator(bankID) != nil {
+		t.Fatalf("the suspended %s's replicator still runs", bankID)
+	}
+	if got := networkFileStatus(t, n); got[bankID] != "suspended" || got[victim] != "removed" {
+		t.Fatalf("network.json shows %s %q and %s %q", bankID, got[bankID], victim, got[victim])
+	}
+
 	checkActiveNothingLost(t, n, l.finish())
 	// Old blocks, cosigned by the removed recorder and with the old key,
 	// still verify: the audit replays each block against its own epoch.
@@ -199,10 +220,39 @@ func TestMembershipGovernance(t *testing.T) {
 		t.Fatal(err)
 	}
 	runLedger(t, 0, "verify", "--database", url, "--quiet")
-	out = runMember(t, 0, "list", "--database", url)
-	if status := listedStatus(out); status[victim] != "removed" || status[in.Member.ID] != "active" {
-		t.Fatalf("member list shows %s %q and %s %q:\n%s", victim, status[victim], in.Member.ID, status[in.Member.ID], out)
+	// The replica (the ledger) and etcd (what the services follow) agree.
+	for _, from := range [][]string{{"--database", url}, {"--network", filepath.Join(n.Dir(), "network.json")}} {
+		out = runMember(t, 0, append([]string{"list"}, from...)...)
+		status := listedStatus(out)
+		if status[victim] != "removed" || status[bankID] != "suspended" || status[in.Member.ID] != "active" {
+			t.Fatalf("member list %s shows %s %q, %s %q, %s %q:\n%s", from[0], victim, status[victim],
+				bankID, status[bankID], in.Member.ID, status[in.Member.ID], out)
+		}
 	}
+}
+
+// networkFileStatus reads network.json: each institution's status, "active"
+// for an active one that has its own NATS credentials.
+func networkFileStatus(t *testing.T, n *devnet.Network) map[string]string {
+	t.Helper()
+	var nf devnet.NetworkFile
+	raw, err := os.ReadFile(filepath.Join(n.Dir(), "network.json"))
+	if err == nil {
+		err = json.Unmarshal(raw, &nf)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, in := range nf.Institutions {
+		switch {
+		case in.Status != "":
+			out[in.ID] = in.Status
+		case in.NATSURL != "":
+			out[in.ID] = "active"
+		}
+	}
+	return out
 }
 
 // listedStatus reads each member's status from `member list` output.

@@ -162,9 +162,12 @@ func (n *Network) syncMembership(ctx context.Context, e *membership.Epoch) error
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	if err := n.refreshNetworkJSON(ctx, e.Epoch); err != nil {
+		return err
+	}
 	n.mem.synced.Store(e.Epoch)
 	n.opts.Progress(fmt.Sprintf("membership epoch %d in force", e.Epoch))
-	return n.refreshNetworkJSON(ctx, e.Epoch)
+	return nil
 }
 
 // reconcile starts or stops institution in's services to match its
@@ -376,8 +379,8 @@ func (n *Network) UpdateMember(ctx context.Context, p txn.MemberUpdate) (*Status
 	return st, n.waitMembership(wctx, st.Height+1)
 }
 
-// waitMembership waits until the services follow an epoch in force from
-// height from or later.
+// waitMembership waits until the services (and network.json) follow an
+// epoch in force from height from or later.
 func (n *Network) waitMembership(ctx context.Context, from uint64) error {
 	for {
 		if e := n.mem.reg.Current(); e != nil && e.FromHeight >= from && n.mem.synced.Load() >= e.Epoch {
