@@ -15,15 +15,16 @@ func main() {
 	f := svc.NewFlags("replicator")
 	institution := f.String("institution", "", "the institution (USCC) whose replica this is")
 	db := f.String("database", "", "the institution's PostgreSQL URL")
+	consumerOnly := f.String("consumer-only", "false", "true when the NATS user may only consume LEDGER (an institution's own credentials): do not create the streams")
 	f.Parse()
 	log := svc.Logger("replicator")
-	if err := run(f, *institution, *db); err != nil {
+	if err := run(f, *institution, *db, *consumerOnly == "true"); err != nil {
 		log.Error("replicator stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(f *svc.Flags, institution, db string) error {
+func run(f *svc.Flags, institution, db string, consumerOnly bool) error {
 	if institution == "" || db == "" {
 		return fmt.Errorf("--institution and --database are required")
 	}
@@ -39,7 +40,7 @@ func run(f *svc.Flags, institution, db string) error {
 		return err
 	}
 	r, err := replicator.Start(ctx, replicator.Config{Institution: institution, Genesis: g, DatabaseURL: db,
-		NATSURL: f.NATS, Logger: svc.Logger("replicator")})
+		NATSURL: f.NATS, ConsumerOnly: consumerOnly, Logger: svc.Logger("replicator")})
 	if err != nil {
 		return err
 	}
