@@ -91,6 +91,11 @@ func (s *session) plan(items []*Item) (toSend []*Item, earlier int) {
 func (s *session) produce(ctx context.Context, rows []*Item, jobs chan<- *job) error {
 	defer close(jobs)
 	for start := 0; start < len(rows); start += s.cfg.Batch {
+		// Wait before signing, not after: a batch held back for minutes
+		// would reach intake with a stale created_at.
+		if !s.throttle(ctx) {
+			return nil
+		}
 		batch := rows[start:min(start+s.cfg.Batch, len(rows))]
 		out := make([]*job, 0, len(batch))
 		for _, it := range batch {
@@ -102,9 +107,6 @@ func (s *session) produce(ctx context.Context, rows []*Item, jobs chan<- *job) e
 		}
 		if err := s.state.Sync(); err != nil {
 			return err
-		}
-		if !s.throttle(ctx) {
-			return nil
 		}
 		for _, j := range out {
 			select {
