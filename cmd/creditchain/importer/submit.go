@@ -20,6 +20,7 @@ type session struct {
 
 	mu     sync.Mutex
 	counts Counts
+	obsMu  sync.Mutex
 	// lines are the file's data rows in order; done marks those that need
 	// nothing more (sent, refused, or invalid and skipped), from which the
 	// journal's "upto" advances.
@@ -262,8 +263,12 @@ func (s *session) snapshot() Counts {
 	return s.counts
 }
 
+// observe calls cfg.Observe; the collector and the waiter both report, so
+// calls are serialized here rather than left to every Observe.
 func (s *session) observe() {
 	if s.cfg.Observe != nil {
+		s.obsMu.Lock()
+		defer s.obsMu.Unlock()
 		s.cfg.Observe(s.snapshot())
 	}
 }
