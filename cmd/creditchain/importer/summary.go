@@ -5,6 +5,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 )
 
 // maxListed bounds the problems and lines a summary lists; the report has
@@ -26,9 +27,9 @@ func (s *Summary) Print(w io.Writer, file string, skipInvalid bool) {
 	}
 	fmt.Fprintf(w, "sent: %d in this run, %d by earlier runs; refused by intake: %d\n", s.Sent, s.Earlier, s.Refused)
 	fmt.Fprintf(w, "committed: %d, rejected: %d, pending: %d\n", s.Committed, s.Rejected, s.Pending)
-	if secs := s.Elapsed.Seconds(); secs > 0 {
-		fmt.Fprintf(w, "rate: %.1f rows/s sent, %.1f rows/s committed (%s)\n",
-			float64(s.Sent+s.Refused)/secs, float64(s.Committed-s.CommittedEarlier)/secs, s.Elapsed.Round(100_000_000))
+	if n := s.Committed - s.CommittedEarlier; n > 0 && s.Elapsed > 0 {
+		fmt.Fprintf(w, "rate: %.1f rows/s end to end (%d rows committed in %s, reading and waiting included)\n",
+			float64(n)/s.Elapsed.Seconds(), n, s.Elapsed.Round(100*time.Millisecond))
 	}
 	s.printReasons(w)
 	fmt.Fprintf(w, "state: %s (every row up to line %d is done)\n", s.StatePath, s.Upto)

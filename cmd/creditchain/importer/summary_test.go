@@ -25,7 +25,7 @@ func TestSummaryPrint(t *testing.T) {
 		"skipping the 1 invalid rows",
 		"sent: 5 in this run, 4 by earlier runs; refused by intake: 1",
 		"committed: 6, rejected: 2, pending: 0",
-		"rate: 3.0 rows/s sent, 2.5 rows/s committed",
+		"rate: 2.5 rows/s end to end (5 rows committed in 2s",
 		"refused by intake invalid_uscc: 1 rows (lines 5)",
 		"rejected unknown_policy: 2 rows (lines 7, 8)",
 		"every row up to line 11",
