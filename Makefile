@@ -5,7 +5,7 @@ STATICCHECK_VERSION ?= v0.8.2
 MODULES = $(shell $(GO) list -m -f '{{.Dir}}')
 # Packages whose tests start whole networks are run without -race: the race
 # detector slows them past what CI's 2 cores can afford.
-NORACE_MODULES = e2e
+NORACE_MODULES = e2e helmtest
 DATA ?= .data/dev
 
 .PHONY: run test lint bench fuzz soak build proto tidy
