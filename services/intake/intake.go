@@ -168,7 +168,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	pending, _ := json.Marshal(map[string]string{"status": "pending"})
 	// Create, not Put: consensus may already have written the final receipt.
-	_, _ = s.Receipts.Create(ctx, id, pending)
+	// Not the request context: a client that hangs up after the PubAck
+	// must still leave its pending receipt.
+	_, _ = s.Receipts.Create(context.WithoutCancel(ctx), id, pending)
 	writeJSON(w, http.StatusAccepted, TxStatus{TxID: id, Status: "pending"})
 }
 
