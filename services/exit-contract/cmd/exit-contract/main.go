@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"log/slog"
 	"net/http"
 	"os"
@@ -72,6 +73,8 @@ func run() error {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
+	registerMetrics(svc)
+	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(svc.Status())

@@ -1,0 +1,25 @@
+package main
+
+import (
+	exitcontract "github.com/creditchain/creditchain/services/exit-contract"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// registerMetrics exposes the service's status as Prometheus gauges, read at
+// scrape time so they never drift from Status.
+func registerMetrics(s *exitcontract.Service) {
+	gauge := func(name, help string, f func(exitcontract.Status) float64) {
+		prometheus.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return f(s.Status()) }))
+	}
+	gauge("creditchain_exit_contract_scheduled", "Records waiting in the schedule for their due time.",
+		func(st exitcontract.Status) float64 { return float64(st.Scheduled) })
+	gauge("creditchain_exit_contract_pending", "Records whose exit or purge holds and is not committed yet.",
+		func(st exitcontract.Status) float64 { return float64(st.Pending) })
+	gauge("creditchain_exit_contract_height", "Height of the replica head the schedule was evaluated at.",
+		func(st exitcontract.Status) float64 { return float64(st.Height) })
+	gauge("creditchain_exit_contract_evaluations", "Policy evaluations since start.",
+		func(st exitcontract.Status) float64 { return float64(st.Evaluations) })
+	gauge("creditchain_exit_contract_evaluation_errors", "Policy evaluations that failed since start.",
+		func(st exitcontract.Status) float64 { return float64(st.EvaluationErrors) })
+}
