@@ -137,6 +137,19 @@ func TestHostileInput(t *testing.T) {
 			if len(short) > 120 {
 				short = short[:120] + "…"
 			}
+			// A well-formed verify request about a bad certificate is answered
+			// 200 {"valid": false, ...}: that is the contract's verdict, not
+			// an accepted input.
+			if resp.StatusCode == 200 && strings.HasSuffix(r.URL.Path, "/certificates/verify") {
+				var v struct {
+					Valid  *bool  `json:"valid"`
+					Reason string `json:"reason"`
+				}
+				if json.Unmarshal(raw, &v) != nil || v.Valid == nil || *v.Valid || v.Reason == "" {
+					t.Errorf("%s %s: 200 without a negative verdict: %.200s", r.Method, short, raw)
+				}
+				continue
+			}
 			if resp.StatusCode < 400 || resp.StatusCode >= 500 {
 				t.Errorf("%s %s: status %d, want 4xx: %.200s", r.Method, short, resp.StatusCode, raw)
 				continue
