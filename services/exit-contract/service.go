@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/creditchain/creditchain/pkg/intakeclient"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -177,7 +178,7 @@ type Service struct {
 	cfg    Config
 	store  *pgstore.Store
 	pols   *policyCache
-	sub    *submitter
+	sub    *intakeclient.Client
 	jobs   chan job
 	cancel context.CancelFunc
 	done   sync.WaitGroup
@@ -295,8 +296,8 @@ func (s *Service) load(ctx context.Context) error {
 		if s.cfg.Key.Alg != su.Name() {
 			return fmt.Errorf("exit-contract: the key is %s but the chain's suite is %s", s.cfg.Key.Alg, su.Name())
 		}
-		s.sub = &submitter{intakeURL: s.cfg.IntakeURL, client: s.cfg.HTTPClient, chain: s.store.Genesis.ChainID,
-			suite: su, key: s.cfg.Key, clock: s.cfg.Clock}
+		s.sub = &intakeclient.Client{URL: s.cfg.IntakeURL, HTTP: s.cfg.HTTPClient, Chain: s.store.Genesis.ChainID,
+			Suite: su, Key: s.cfg.Key, Clock: s.cfg.Clock}
 	}
 	start := time.Now()
 	s.loaded.Store(0) // a failed attempt starts over
@@ -475,7 +476,7 @@ func (s *Service) work(ctx context.Context) {
 			return
 		case j = <-s.jobs:
 		}
-		id, err := s.sub.submit(ctx, j.typ, j.payload)
+		id, err := s.sub.Submit(ctx, j.typ, j.payload)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
