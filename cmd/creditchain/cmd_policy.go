@@ -184,19 +184,12 @@ func submitPolicyTx(keyFile, networkFile, typ string, payload any, wait time.Dur
 		return fail(err)
 	}
 	ctx := context.Background()
-	st, err := c.Submit(ctx, env, nil)
+	final, err := c.SubmitAndWait(ctx, env, nil, wait, stdout)
 	if err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(stdout, "%s %s\n", st.TxID, st.Status)
-	if wait <= 0 {
+	if final.Status == "pending" {
 		return 0
-	}
-	wctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	final, err := c.Wait(wctx, st.TxID)
-	if err != nil {
-		return fail(err)
 	}
 	if final.Status == "rejected" {
 		fmt.Fprintf(stdout, "%s rejected: %s\n", final.TxID, final.Reason)

@@ -113,21 +113,13 @@ func runTxSubmit(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	ctx := context.Background()
-	st, err := c.Submit(ctx, env, personal)
+	final, err := c.SubmitAndWait(ctx, env, personal, *wait, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "creditchain tx submit:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s %s\n", st.TxID, st.Status)
-	if *wait <= 0 {
+	if final.Status == "pending" {
 		return 0
-	}
-	wctx, cancel := context.WithTimeout(ctx, *wait)
-	defer cancel()
-	final, err := c.Wait(wctx, st.TxID)
-	if err != nil {
-		fmt.Fprintln(stderr, "creditchain tx submit:", err)
-		return 1
 	}
 	if final.Status == "rejected" {
 		fmt.Fprintf(stdout, "%s rejected: %s\n", final.TxID, final.Reason)

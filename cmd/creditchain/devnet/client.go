@@ -129,3 +129,20 @@ func ExampleRecord(uscc, name, category, documentNo string, start time.Time, ter
 	}
 	return p
 }
+
+// SubmitAndWait submits env, prints "<tx id> <status>" to w and, when wait is
+// positive, waits up to wait for the final status. With no wait it returns
+// the pending status.
+func (c *Client) SubmitAndWait(ctx context.Context, env *txn.Envelope, personal *txn.Personal, wait time.Duration, w io.Writer) (*Status, error) {
+	st, err := c.Submit(ctx, env, personal)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w, "%s %s\n", st.TxID, st.Status)
+	if wait <= 0 {
+		return st, nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	return c.Wait(wctx, st.TxID)
+}

@@ -184,19 +184,12 @@ func submit(ctx context.Context, nf *devnet.NetworkFile, keyPath string, p txn.M
 	if err != nil {
 		return fail(err)
 	}
-	st, err := c.Submit(ctx, env, nil)
+	final, err := c.SubmitAndWait(ctx, env, nil, wait, stdout)
 	if err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(stdout, "%s %s\n", st.TxID, st.Status)
-	if wait <= 0 {
+	if final.Status == "pending" {
 		return 0
-	}
-	wctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	final, err := c.Wait(wctx, st.TxID)
-	if err != nil {
-		return fail(err)
 	}
 	if final.Status == "rejected" {
 		fmt.Fprintf(stdout, "%s rejected: %s\n", final.TxID, final.Reason)
