@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	register("dev", "run a local network until interrupted: dev [--data DIR]", runDevCmd)
+	register("dev", "run a local network until interrupted: dev [--data DIR] [--multiprocess]", runDevCmd)
 }
 
 func runDevCmd(args []string, stdout, stderr io.Writer) int {
@@ -37,7 +37,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	institutions := fs.Int("institutions", 6, "number of institutions (the first is the credit center)")
 	recorders := fs.Int("recorders", 4, "number of recorders among them")
 	demo := fs.Bool("demo", false, "load realistic sample data (once per data directory)")
-	multiprocess := fs.Bool("multiprocess", false, "run every service as its own OS process (not built yet)")
+	multiprocess := fs.Bool("multiprocess", false, "run every service of every institution, NATS and etcd as OS processes of their own, supervised and restarted when they die")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -50,10 +50,6 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	if *multiprocess {
-		fmt.Fprintln(stderr, "creditchain dev: --multiprocess is not built yet; run without it for a single-process network")
-		return 2
-	}
 	dir := *data
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "creditchain-dev-")
@@ -68,6 +64,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "creditchain dev: data in %s\n", dir)
 	}
 
+	if *multiprocess {
+		return runDevMultiprocess(ctx, devnet.MultiOptions{Options: devnet.Options{Dir: dir, Institutions: *institutions,
+			Recorders: *recorders, Progress: func(s string) { fmt.Fprintln(stdout, "  "+s) }}}, *demo, stdout, stderr)
+	}
 	env, err := startDevServers(ctx, dir, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "creditchain dev: %v\n", err)

@@ -20,6 +20,9 @@ type NATSOptions struct {
 	Port int
 	// URL, when set, names an external server: nothing is started.
 	URL string
+	// Users, when set, turn authorization on from the first connection
+	// (SetUsers after start would leave the server open for a moment).
+	Users []*server.User
 }
 
 // NATS is an embedded NATS server with JetStream on file storage, or an
@@ -71,6 +74,7 @@ func StartNATS(opts NATSOptions) (*NATS, error) {
 		// limits keep a test run from claiming most of a CI box.
 		JetStreamMaxMemory: 256 << 20,
 		JetStreamMaxStore:  8 << 30,
+		Users:              opts.Users,
 	}
 	if opts.Port == 0 {
 		n.opts.Port = server.RANDOM_PORT

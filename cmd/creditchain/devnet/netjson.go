@@ -74,6 +74,8 @@ func (n *Network) TrustBundle(ctx context.Context) (*block.TrustBundle, error) {
 		if epochs, err = r.Store().Epochs(ctx); err != nil {
 			return nil, err
 		}
+	} else if sv := supervisorOf(n); sv != nil {
+		epochs = sv.epochs(ctx)
 	}
 	return block.NewTrustBundle(n.Genesis, su, epochs)
 }
@@ -97,6 +99,9 @@ func (n *Network) writeNetworkJSON() error {
 	nf.PortalURL = nf.QueryURLs[n.Institutions[0].Member.ID]
 	if pid := n.Env.PG.PID(); pid > 0 {
 		nf.Processes = append(nf.Processes, Process{Name: "postgres", PID: pid})
+	}
+	if sv := supervisorOf(n); sv != nil {
+		nf.Processes = append(nf.Processes, sv.children()...)
 	}
 	n.mu.Lock()
 	insts := slices.Clone(n.Institutions)

@@ -57,6 +57,27 @@ type Options struct {
 	Progress               func(string)
 }
 
+// withDefaults fills what o leaves unset: six institutions of which four
+// record, Ed25519, warnings on stderr.
+func (o Options) withDefaults() Options {
+	if o.Institutions == 0 {
+		o.Institutions = 6
+	}
+	if o.Recorders == 0 {
+		o.Recorders = min(4, o.Institutions-1)
+	}
+	if o.Suite == "" {
+		o.Suite = suite.Ed25519
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+	return o
+}
+
 // Network is a running network.
 type Network struct {
 	opts    Options
@@ -91,21 +112,7 @@ type service[T any] struct {
 
 // Start creates (or resumes) the network in opts.Dir and starts every service.
 func Start(ctx context.Context, opts Options) (*Network, error) {
-	if opts.Institutions == 0 {
-		opts.Institutions = 6
-	}
-	if opts.Recorders == 0 {
-		opts.Recorders = min(4, opts.Institutions-1)
-	}
-	if opts.Suite == "" {
-		opts.Suite = suite.Ed25519
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	if opts.Progress == nil {
-		opts.Progress = func(string) {}
-	}
+	opts = opts.withDefaults()
 	if err := os.MkdirAll(filepath.Join(opts.Dir, "keys"), 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", opts.Dir, err)
 	}
