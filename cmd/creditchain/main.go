@@ -27,6 +27,7 @@ func register(name, summary string, run func(args []string, stdout, stderr io.Wr
 var version = "dev"
 
 func main() {
+	tuneGC(os.Args[1:])
 	os.Exit(runCLI(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/gowebpki/jcs"
+	"github.com/creditchain/creditchain/pkg/canonjson"
 
 	"github.com/creditchain/creditchain/pkg/merklelog"
 	"github.com/creditchain/creditchain/pkg/suite"
@@ -61,7 +61,7 @@ func DecodeBlock(data []byte) (*Block, error) {
 func Leaves(txs []json.RawMessage) ([][]byte, error) {
 	out := make([][]byte, len(txs))
 	for i, tx := range txs {
-		b, err := jcs.Transform(tx)
+		b, err := canonjson.Transform(tx)
 		if err != nil {
 			return nil, fmt.Errorf("block: tx %d is not canonicalizable JSON: %w", i, err)
 		}

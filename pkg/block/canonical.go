@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gowebpki/jcs"
+	"github.com/creditchain/creditchain/pkg/canonjson"
 
 	"github.com/creditchain/creditchain/pkg/suite"
 )
@@ -24,7 +24,7 @@ func canonical(v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return jcs.Transform(b)
+	return canonjson.Transform(b)
 }
 
 // hashOf is hex(hash(JCS(v))).

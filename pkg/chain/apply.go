@@ -46,6 +46,11 @@ type Applier struct {
 	Store    *pgstore.Store
 	Exec     *ledger.Executor
 	Sidecars SidecarSource
+	// Institution is the replica's own institution, when it has one. A
+	// block it cosigned was validated by its own recorder before signing,
+	// so the transaction signatures are not checked a second time (DESIGN
+	// 3); the rules still run, since they produce the rows to write.
+	Institution string
 }
 
 // NewApplier builds an applier over a store whose genesis is loaded.
@@ -122,7 +127,11 @@ func (a *Applier) Prepare(ctx context.Context, head *pgstore.Head, b *block.Bloc
 	if err := batch.Prefetch(ctx, ids); err != nil {
 		return nil, err
 	}
-	if err := a.Exec.VerifySignatures(ctx, batch, txs); err != nil {
+	if a.cosigned(b) {
+		for _, tx := range txs {
+			tx.SigOK = true
+		}
+	} else if err := a.Exec.VerifySignatures(ctx, batch, txs); err != nil {
 		return nil, err
 	}
 	for i, tx := range txs {
@@ -139,6 +148,20 @@ func (a *Applier) Prepare(ctx context.Context, head *pgstore.Head, b *block.Bloc
 		return nil, err
 	}
 	return u, nil
+}
+
+// cosigned reports whether the replica's own institution cosigned b; the
+// caller has verified every cosignature of b already.
+func (a *Applier) cosigned(b *block.Block) bool {
+	if a.Institution == "" {
+		return false
+	}
+	for _, c := range b.Cosignatures {
+		if c.Institution == a.Institution {
+			return true
+		}
+	}
+	return false
 }
 
 // collectSidecars fetches the plaintext of persons put on the list by this

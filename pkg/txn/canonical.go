@@ -1,11 +1,12 @@
 package txn
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"unicode/utf8"
 
-	"github.com/gowebpki/jcs"
+	"github.com/creditchain/creditchain/pkg/canonjson"
 )
 
 // appendCanonical appends the JCS bytes of e (with or without its
@@ -18,9 +19,12 @@ func (e *Envelope) appendCanonical(dst []byte, withSig bool) ([]byte, error) {
 	if len(e.Payload) == 0 {
 		return nil, errors.New("canonicalizing envelope: no payload")
 	}
-	payload, err := jcs.Transform(e.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("canonicalizing envelope payload: %w", err)
+	payload := e.canonPayload
+	if payload == nil || !bytes.Equal(payload, e.Payload) {
+		var err error
+		if payload, err = canonjson.Transform(e.Payload); err != nil {
+			return nil, fmt.Errorf("canonicalizing envelope payload: %w", err)
+		}
 	}
 	var bad error
 	str := func(name, s string) {

@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"bytes"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -43,6 +44,8 @@ func decodeEnvelope(c []byte, path string) (*Envelope, *apierr.Error) {
 	if err := checkEnvelope(&e, path); err != nil {
 		return nil, err
 	}
+	// c is canonical, so the payload inside it is too.
+	e.canonPayload = bytes.Clone(e.Payload)
 	return &e, nil
 }
 

@@ -27,6 +27,12 @@ type Envelope struct {
 	CreatedAt string          `json:"created_at"`
 	Payload   json.RawMessage `json:"payload"`
 	Sig       *Signature      `json:"sig,omitempty"`
+
+	// canonPayload is the payload's JCS form as known at decoding. While
+	// Payload still holds exactly these bytes, canonicalizing the envelope
+	// (for its id, its signature and its Merkle leaf) reuses them instead of
+	// running the JCS parser again: that was a fifth of a node's CPU.
+	canonPayload []byte
 }
 
 // sigEncoding is base64url without padding. Strict decoding rejects

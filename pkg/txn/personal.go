@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/creditchain/creditchain/pkg/canonjson"
 	"github.com/creditchain/creditchain/pkg/suite"
-	"github.com/gowebpki/jcs"
 )
 
 // Personal is a person's sidecar: the plaintext behind a subject's
@@ -24,7 +24,7 @@ func Commitment(s suite.Suite, p *Personal) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encoding personal sidecar: %w", err)
 	}
-	c, err := jcs.Transform(b)
+	c, err := canonjson.Transform(b)
 	if err != nil {
 		return "", fmt.Errorf("canonicalizing personal sidecar: %w", err)
 	}

@@ -12,7 +12,7 @@ import (
 	"sync"
 
 	"github.com/creditchain/creditchain/pkg/apierr"
-	"github.com/gowebpki/jcs"
+	"github.com/creditchain/creditchain/pkg/canonjson"
 )
 
 // Strict decoding. encoding/json forgives too much for a signed contract: it
@@ -35,7 +35,7 @@ func canonicalize(data []byte, what string) ([]byte, *apierr.Error) {
 	if len(data) == 0 {
 		return nil, apierr.Malformed("%s: empty body", what)
 	}
-	c, err := jcs.Transform(data)
+	c, err := canonjson.Transform(data)
 	if err != nil {
 		return nil, apierr.Malformed("%s: invalid JSON: %v", what, err)
 	}
@@ -57,6 +57,7 @@ func decodeStrict(c []byte, v any, path string) *apierr.Error {
 }
 
 type fieldInfo struct {
+	index    int // in structInfo.order
 	name     string
 	optional bool
 	typ      reflect.Type
@@ -83,7 +84,7 @@ func infoOf(t reflect.Type) *structInfo {
 		if name == "" {
 			name = f.Name
 		}
-		fi := &fieldInfo{name: name, optional: strings.Contains(opts, "omitempty"), typ: f.Type}
+		fi := &fieldInfo{index: len(si.order), name: name, optional: strings.Contains(opts, "omitempty"), typ: f.Type}
 		si.fields[name] = fi
 		si.order = append(si.order, fi)
 	}
@@ -154,27 +155,25 @@ func checkObject(c []byte, t reflect.Type, path string) *apierr.Error {
 	if c[0] != '{' {
 		return apierr.Malformed("%s: must be an object", path)
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(c, &members); err != nil {
-		return apierr.Malformed("%s: %v", path, err)
-	}
 	si := infoOf(t)
-	// Report unknown members in a stable order: canonical JSON sorts them,
-	// but maps do not.
+	values := make([][]byte, len(si.order))
 	var unknown []string
-	for name := range members {
-		if _, ok := si.fields[name]; !ok {
-			unknown = append(unknown, name)
+	eachMember(c, func(name, raw []byte) {
+		if f, ok := si.fields[string(name)]; ok {
+			values[f.index] = raw
+			return
 		}
-	}
+		unknown = append(unknown, memberName(name))
+	})
+	// Report unknown members in a stable order.
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
 		return apierr.Malformed("%s: unknown member %q", path, unknown[0])
 	}
-	for _, f := range si.order {
-		raw, ok := members[f.name]
+	for i, f := range si.order {
+		raw := values[i]
 		sub := join(path, f.name)
-		if !ok {
+		if raw == nil {
 			if f.optional {
 				continue
 			}
@@ -196,16 +195,15 @@ func checkArray(c []byte, elem reflect.Type, path string) *apierr.Error {
 	if c[0] != '[' {
 		return apierr.Malformed("%s: must be an array", path)
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(c, &items); err != nil {
-		return apierr.Malformed("%s: %v", path, err)
-	}
-	for i, raw := range items {
-		if err := checkShape(raw, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-			return err
+	i := 0
+	var bad *apierr.Error
+	eachItem(c, func(raw []byte) {
+		if bad == nil {
+			bad = checkShape(raw, elem, fmt.Sprintf("%s[%d]", path, i))
 		}
-	}
-	return nil
+		i++
+	})
+	return bad
 }
 
 // bodyPath names the root of a request body in messages; its members are

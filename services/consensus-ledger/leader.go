@@ -87,8 +87,21 @@ func (n *Node) lead(ctx context.Context, view uint64) error {
 	}
 	if head, err := n.store.Block(ctx, mustHeight(ctx, n)); err == nil && head != nil && head.Header.Height > 0 {
 		// The previous leader may have died before writing these.
-		_ = n.publishReceipts(ctx, head)
+		_ = n.publishReceipts(ctx, head, nil)
 	}
+	// Receipts are written behind the leader loop. The writer outlives a
+	// lost term long enough to finish what was queued: those blocks are
+	// committed, and a new leader only repeats the head block's receipts.
+	receipts := make(chan receiptJob, 16)
+	written := make(chan struct{})
+	go n.writeReceipts(context.WithoutCancel(ctx), receipts, written)
+	defer func() {
+		close(receipts)
+		select {
+		case <-written:
+		case <-time.After(30 * time.Second):
+		}
+	}()
 	txs, err := n.js.Stream(ctx, streams.TxsStream)
 	if err != nil {
 		return err
@@ -122,7 +135,7 @@ func (n *Node) lead(ctx context.Context, view uint64) error {
 		bctx, span := telemetry.StartLinked(ctx, tracer, "consensus.block", traces,
 			trace.WithAttributes(attribute.String("creditchain.institution", n.cfg.Key.Institution),
 				attribute.Int64("creditchain.view", int64(view)), attribute.Int("creditchain.candidates", take)))
-		appended, err := n.propose(bctx, view, last, datas, txsSeq)
+		appended, err := n.propose(bctx, view, last, datas, txsSeq, receipts)
 		if err != nil {
 			span.SetStatus(codes.Error, err.Error())
 		} else if appended == 0 {
@@ -210,7 +223,7 @@ func (n *Node) collect(ctx context.Context, cons jetstream.Consumer, pending []c
 // cosignatures and appends it to LEDGER. It returns the new LEDGER sequence,
 // or 0 when no quorum was reached (the caller retries with the same
 // candidates). An append refused by the stream ends this leader's term.
-func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]byte, txsSeq uint64) (uint64, error) {
+func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]byte, txsSeq uint64, receipts chan<- receiptJob) (uint64, error) {
 	n.mu.Lock()
 	head, err := n.store.Head(ctx)
 	if err != nil {
@@ -224,7 +237,9 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 	}
 	p := &chain.Proposal{Height: head.Height + 1, Prev: head.Hash, Time: txn.FormatTime(now), View: view,
 		Proposer: n.cfg.Key.Institution, Candidates: candidates, TxsSeq: txsSeq}
+	tBuild := time.Now()
 	built, err := n.applier.Build(ctx, head, p)
+	dBuild := time.Since(tBuild)
 	if err != nil {
 		n.mu.Unlock()
 		return 0, fmt.Errorf("build block %d: %w", p.Height, err)
@@ -278,6 +293,7 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 		attempt++
 		sleep(ctx, 200*time.Millisecond)
 	}
+	dVotes := time.Since(began)
 	b := built.Block
 	var notes []string
 	for _, r := range epoch.Recorders() { // deterministic order
@@ -301,6 +317,8 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 	if err != nil {
 		return 0, fmt.Errorf("append block %d (expected last sequence %d): %w", p.Height, last, err)
 	}
+	dPub := time.Since(began) - dVotes
+	tApply := time.Now()
 	metricAppended.WithLabelValues(n.cfg.Key.Institution).Inc()
 	metricBlockSeconds.WithLabelValues(n.cfg.Key.Institution).Observe(time.Since(began).Seconds())
 	metricTxs.WithLabelValues(n.cfg.Key.Institution, "committed").Add(float64(len(b.Txs)))
@@ -317,9 +335,15 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 		}
 	}
 	n.mu.Unlock()
-	if err := n.publishReceipts(ctx, b); err != nil {
-		n.cfg.Logger.Warn("publish receipts", "height", p.Height, "err", err)
+	dApply := time.Since(tApply)
+	ids := make([]string, len(built.Update.Txs))
+	for i, tx := range built.Update.Txs {
+		ids[i] = tx.ID
 	}
+	receipts <- receiptJob{block: b, ids: ids}
+	// Where a block's time goes, at debug level, for tuning.
+	n.cfg.Logger.Debug("block appended", "height", p.Height, "txs", len(b.Txs), "build", dBuild,
+		"votes", dVotes, "append", dPub, "apply", dApply)
 	return ack.Sequence, nil
 }
 

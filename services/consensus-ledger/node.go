@@ -2,7 +2,6 @@ package consensus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -15,7 +14,6 @@ import (
 	"github.com/creditchain/creditchain/pkg/streams"
 	"github.com/creditchain/creditchain/pkg/suite"
 	"github.com/creditchain/creditchain/pkg/telemetry"
-	"github.com/creditchain/creditchain/pkg/txn"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -279,47 +277,6 @@ func (n *Node) refuse(ctx context.Context, ref *chain.RefusedError, data []byte)
 	n.cfg.Logger.Error("refused block from LEDGER", "institution", n.cfg.Key.Institution, "kind", ref.Kind, "height", ref.Height, "err", ref.Err)
 	_, _ = n.store.Pool.Exec(ctx, `INSERT INTO alerts (kind, height, detail, data) VALUES ($1,$2,$3,$4)`,
 		"block_refused_"+ref.Kind, int64(ref.Height), ref.Error(), data)
-}
-
-// receipt is what intake reads from the RECEIPTS bucket.
-type receipt struct {
-	Status string `json:"status"`
-	Height uint64 `json:"height,omitempty"`
-	Reason string `json:"reason,omitempty"`
-}
-
-// publishReceipts writes the block's receipts for intake. Puts are
-// idempotent; a new leader repeats them for the head block in case its
-// predecessor died between appending and writing them.
-func (n *Node) publishReceipts(ctx context.Context, b *block.Block) error {
-	kv, err := n.js.KeyValue(ctx, streams.ReceiptsBucket)
-	if err != nil {
-		return err
-	}
-	put := func(id string, r receipt) error {
-		data, _ := json.Marshal(r)
-		_, err := kv.Put(ctx, id, data)
-		return err
-	}
-	for _, raw := range b.Txs {
-		env, err := txn.DecodeEnvelope(raw)
-		if err != nil {
-			return err
-		}
-		id, err := env.ID(n.suite)
-		if err != nil {
-			return err
-		}
-		if err := put(id, receipt{Status: "committed", Height: b.Header.Height}); err != nil {
-			return fmt.Errorf("receipt %s: %w", id, err)
-		}
-	}
-	for _, r := range b.Rejected {
-		if err := put(r.TxID, receipt{Status: "rejected", Height: b.Header.Height, Reason: r.Reason}); err != nil {
-			return fmt.Errorf("receipt %s: %w", r.TxID, err)
-		}
-	}
-	return nil
 }
 
 // evidence keeps a record of misbehaviour in this node's alerts table.

@@ -120,6 +120,8 @@ func Start(ctx context.Context, cfg Config) (*Replicator, error) {
 		}
 		return &p, nil
 	})
+	r.applier.Institution = cfg.Institution
+
 	head, err := r.store.Head(ctx)
 	if err != nil {
 		r.Close()
