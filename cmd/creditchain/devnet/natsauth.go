@@ -10,8 +10,7 @@ import (
 
 	"github.com/creditchain/creditchain/pkg/harness"
 	"github.com/creditchain/creditchain/pkg/membership"
-	"github.com/creditchain/creditchain/pkg/streams"
-	"github.com/creditchain/creditchain/services/replicator"
+	"github.com/creditchain/creditchain/pkg/natsauth"
 	"github.com/nats-io/nats-server/v2/server"
 )
 
@@ -22,23 +21,16 @@ import (
 // Removing a member's users when it is suspended or removed closes its
 // connections at once.
 const (
-	natsAdmin  = "admin"
-	natsIntake = "intake"
+	natsAdmin  = natsauth.Admin
+	natsIntake = natsauth.Intake
 )
 
 // NATSConsensusUser is the NATS user of recorder id's consensus-ledger.
-func NATSConsensusUser(id string) string { return "consensus-" + id }
+func NATSConsensusUser(id string) string { return natsauth.ConsensusUser(id) }
 
 // NATSReplicaUser is the NATS user of institution id's replicator: the
 // name of its durable consumer.
-func NATSReplicaUser(id string) string { return replicator.ConsumerName(id) }
-
-// serviceDeny is what no service may ask JetStream: destroying or
-// rewinding the streams is the operator's alone.
-var serviceDeny = []string{
-	"$JS.API.STREAM.DELETE.>", "$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.MSG.DELETE.>",
-	"$JS.API.STREAM.SNAPSHOT.>", "$JS.API.STREAM.RESTORE.>", "$JS.API.ACCOUNT.PURGE.>",
-}
+func NATSReplicaUser(id string) string { return natsauth.ReplicaUser(id) }
 
 // natsAuth holds the users of the network's own embedded NATS server.
 type natsAuth struct {
@@ -73,63 +65,22 @@ func (a *natsAuth) url(user string) string {
 	return u.String()
 }
 
-// users are the NATS users that membership e entitles: only active members
-// have any, only active recorders run consensus.
+// users are the NATS users that membership e entitles (pkg/natsauth, which
+// the Helm chart's users file is made from too): only active members have
+// any, only active recorders run consensus.
 func (a *natsAuth) users(e *membership.Epoch) []*server.User {
-	out := []*server.User{
-		{Username: natsAdmin, Password: a.password(natsAdmin)},
-		{Username: natsIntake, Password: a.password(natsIntake), Permissions: &server.Permissions{
-			Publish: &server.SubjectPermission{Allow: []string{">"},
-				Deny: append([]string{streams.LedgerSubject, streams.VoteSubjectPrefix + ">"}, serviceDeny...)},
-			Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>"}},
-		}},
-	}
-	for _, m := range e.Members {
-		if !m.Active() {
-			continue
+	var out []*server.User
+	for _, u := range natsauth.Entitled(e) {
+		su := &server.User{Username: u.Name, Password: a.password(u.Name)}
+		if p := u.Permissions; p != nil {
+			su.Permissions = &server.Permissions{
+				Publish:   &server.SubjectPermission{Allow: p.PublishAllow, Deny: p.PublishDeny},
+				Subscribe: &server.SubjectPermission{Allow: p.SubscribeAllow},
+			}
 		}
-		u := NATSReplicaUser(m.ID)
-		out = append(out, &server.User{Username: u, Password: a.password(u), Permissions: replicaPermissions(m.ID)})
-		if m.HasRole(membership.RoleRecorder) {
-			u := NATSConsensusUser(m.ID)
-			out = append(out, &server.User{Username: u, Password: a.password(u), Permissions: &server.Permissions{
-				Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: serviceDeny},
-				// Its own vote subject only: no recorder answers for another.
-				Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>", streams.LedgerSubject, streams.VoteSubjectPrefix + m.ID}},
-			}})
-		}
+		out = append(out, su)
 	}
 	return out
-}
-
-// replicaPermissions let an institution's replicator consume LEDGER through
-// its own durable consumer, fetch single LEDGER messages (repair from the
-// stream) and read person sidecars, which every replica keeps off-chain
-// (DESIGN 5). Replies come to its own inbox prefix only, so it cannot read
-// other clients' replies (pending transactions on their way to a leader).
-func replicaPermissions(id string) *server.Permissions {
-	c := replicator.ConsumerName(id)
-	ledger, sidecars := streams.LedgerStream, "KV_"+streams.SidecarsBucket
-	return &server.Permissions{
-		Publish: &server.SubjectPermission{Allow: []string{
-			"$JS.API.INFO",
-			"$JS.API.STREAM.INFO." + ledger,
-			"$JS.API.STREAM.INFO." + sidecars,
-			"$JS.API.CONSUMER.CREATE." + ledger + "." + c,
-			"$JS.API.CONSUMER.CREATE." + ledger + "." + c + ".>",
-			"$JS.API.CONSUMER.DURABLE.CREATE." + ledger + "." + c,
-			"$JS.API.CONSUMER.INFO." + ledger + "." + c,
-			"$JS.API.CONSUMER.MSG.NEXT." + ledger + "." + c,
-			"$JS.ACK." + ledger + "." + c + ".>",
-			"$JS.ACK.*.*." + ledger + "." + c + ".>",
-			"$JS.API.STREAM.MSG.GET." + ledger,
-			"$JS.API.DIRECT.GET." + ledger,
-			"$JS.API.DIRECT.GET." + ledger + ".>",
-			"$JS.API.STREAM.MSG.GET." + sidecars,
-			"$JS.API.DIRECT.GET." + sidecars + ".>",
-		}},
-		Subscribe: &server.SubjectPermission{Allow: []string{replicator.InboxPrefix(id) + ".>"}},
-	}
 }
 
 // apply installs the users of e, reloading the server only when the set of
