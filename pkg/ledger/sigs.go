@@ -4,47 +4,56 @@ import (
 	"context"
 	"runtime"
 	"sync"
+
+	"github.com/creditchain/creditchain/pkg/suite"
 )
 
-// VerifySignatures checks the signatures of txs in parallel against the
-// membership in force for b, marking each good one SigOK. Signature checks
-// dominate the cost of a block and are independent, so they use every core;
-// the rules still run in order. A bad or unknown signature is left unmarked
-// for Execute to reject with its reason.
+// VerifySignatures checks the signatures of txs against the membership in
+// force for b, marking each good one SigOK. Signature checks dominate the
+// cost of a block and are independent, so they are checked in batches
+// (suite.VerifyAll, one rule with single checks) spread over every core;
+// the rules still run in order. A bad or unknown signature is left
+// unmarked for Execute to reject with its reason.
 func (x *Executor) VerifySignatures(ctx context.Context, b *Batch, txs []*Tx) error {
 	m, err := b.Membership(ctx)
 	if err != nil {
 		return err
 	}
-	work := make(chan *Tx)
+	todo := make([]*Tx, 0, len(txs))
+	items := make([]suite.SignedMessage, 0, len(txs))
+	for _, tx := range txs {
+		if tx == nil || tx.Envelope.Sig == nil {
+			continue
+		}
+		env := tx.Envelope
+		mem, ok := m.Member(env.Submitter)
+		if !ok {
+			continue
+		}
+		key, ok := mem.Key(env.Sig.KeyID)
+		if !ok {
+			continue
+		}
+		msg, sig, err := env.SignatureInput(x.Suite, key.Public)
+		if err != nil {
+			continue
+		}
+		todo = append(todo, tx)
+		items = append(items, suite.SignedMessage{Public: key.Public, Message: msg, Sig: sig})
+	}
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(items)/64))
+	per := (len(items) + workers - 1) / max(workers, 1)
 	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+	for lo := 0; lo < len(items); lo += per {
+		hi := min(lo+per, len(items))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for tx := range work {
-				env := tx.Envelope
-				if env.Sig == nil {
-					continue
-				}
-				mem, ok := m.Member(env.Submitter)
-				if !ok {
-					continue
-				}
-				key, ok := mem.Key(env.Sig.KeyID)
-				if !ok {
-					continue
-				}
-				tx.SigOK = env.VerifySignature(x.Suite, key.Public) == nil
+			for i, ok := range suite.VerifyAll(x.Suite, items[lo:hi]) {
+				todo[lo+i].SigOK = ok
 			}
 		}()
 	}
-	for _, tx := range txs {
-		if tx != nil {
-			work <- tx
-		}
-	}
-	close(work)
 	wg.Wait()
 	return nil
 }

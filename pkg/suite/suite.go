@@ -37,3 +37,29 @@ type PrivateKey struct {
 	Public  []byte
 	Private []byte
 }
+
+// SignedMessage is one signature to check: Sig over Message under the raw
+// public key Public.
+type SignedMessage struct {
+	Public, Message, Sig []byte
+}
+
+// batchVerifier is implemented by suites that check many signatures faster
+// together than one by one, under the same rule as Verify.
+type batchVerifier interface {
+	verifyBatch(items []SignedMessage) []bool
+}
+
+// VerifyAll reports for each item whether its signature is valid under s:
+// exactly what s.Verify says of it, computed in one batch where the suite
+// can.
+func VerifyAll(s Suite, items []SignedMessage) []bool {
+	if bv, ok := s.(batchVerifier); ok {
+		return bv.verifyBatch(items)
+	}
+	ok := make([]bool, len(items))
+	for i, it := range items {
+		ok[i] = s.Verify(it.Public, it.Message, it.Sig)
+	}
+	return ok
+}
