@@ -172,7 +172,7 @@ func TestCompose(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NATS configuration: %v", err)
 	}
-	opts := parseNATSConfig(t, string(raw))
+	opts := parseNATSConfig(t, string(raw), nil)
 	if !opts.SyncAlways || opts.MaxPayload != 8<<20 || !opts.JetStream {
 		t.Errorf("compose NATS: sync always %v, max_payload %d, JetStream %v", opts.SyncAlways, opts.MaxPayload, opts.JetStream)
 	}

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/compose-spec/compose-go/v2 v2.16.2
+	github.com/creditchain/creditchain/pkg v0.0.0
 	github.com/nats-io/nats-server/v2 v2.15.2
 	helm.sh/helm/v3 v3.22.0
 	k8s.io/api v0.37.0
@@ -90,3 +91,6 @@ require (
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 )
+
+// pkg/natsauth: the NATS users the chart's users file is made of.
+replace github.com/creditchain/creditchain/pkg => ../../pkg

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -79,7 +80,8 @@ func devValues(t *testing.T) map[string]any {
 // servers. The tax office keeps its URLs in a Secret of its own.
 func externalValues(t *testing.T) map[string]any {
 	v := devValues(t)
-	v["nats"] = map[string]any{"enabled": false, "url": "nats://nats.infra:4222"}
+	v["nats"] = map[string]any{"enabled": false, "url": "nats://nats-0.infra:4222,nats://nats-1.infra:4222",
+		"auth": map[string]any{"existingSecret": "nats-passwords"}}
 	v["etcd"] = map[string]any{"enabled": false, "endpoints": "https://etcd-0.infra:2379,https://etcd-1.infra:2379"}
 	v["postgresql"] = map[string]any{"enabled": false}
 	for _, x := range v["institutions"].([]any) {
@@ -417,6 +419,7 @@ func TestRenderDev(t *testing.T) {
 	}
 
 	checkNATS(t, m, 3)
+	checkNATSAuth(t, m)
 	checkEtcd(t, m, 3)
 	checkWorkloads(t, m)
 	checkFlags(t, m)
@@ -458,7 +461,11 @@ func checkNATS(t *testing.T, m *manifest, replicas int32) {
 	if cm == nil {
 		t.Fatal("no NATS ConfigMap")
 	}
-	opts := parseNATSConfig(t, cm.Data["nats.conf"])
+	var users []byte
+	if includeRe.MatchString(cm.Data["nats.conf"]) {
+		users = []byte("authorization { users = [{user: probe, password: probe}] }\n")
+	}
+	opts := parseNATSConfig(t, cm.Data["nats.conf"], users)
 	if !opts.SyncAlways {
 		t.Error("NATS JetStream does not sync every write (sync_interval: always)")
 	}
@@ -644,7 +651,7 @@ func checkSelectors(t *testing.T, m *manifest) {
 			t.Errorf("Service %s selects no pods", n)
 		}
 	}
-	external := map[string]bool{"bank-key": true, "tax-databases": true}
+	external := map[string]bool{"bank-key": true, "tax-databases": true, "nats-passwords": true}
 	for n, pt := range m.podTemplates() {
 		for _, v := range pt.Spec.Volumes {
 			if v.Secret != nil && m.secrets[v.Secret.SecretName] == nil && !external[v.Secret.SecretName] {
@@ -725,6 +732,11 @@ func checkNetworkPolicies(t *testing.T, m *manifest, ownServers bool) {
 	}
 	if !ownServers {
 		return
+	}
+	// etcd is open to the NATS pods, whose nats-users sidecar follows the
+	// membership.
+	if pods := m.matching(t, m.policies[fullname+"-etcd"].Spec.Ingress[0].From[0].PodSelector); !slices.Contains(pods, "StatefulSet/"+fullname+"-nats") {
+		t.Errorf("etcd is open to %v, not to the NATS servers' nats-users", pods)
 	}
 	// An institution's database is open to its own services only.
 	p := m.policies[fullname+"-pg-court"]
@@ -813,10 +825,15 @@ func TestRenderExternalServices(t *testing.T) {
 	for n := range m.statefulSets {
 		t.Errorf("StatefulSet %s rendered with external servers", n)
 	}
+	// Each NATS client connects to every server given as its own user, with
+	// the password from the Secret the values name.
+	natsUsers := serviceNATSUsers()
 	for name, d := range m.deployments {
 		env := envOf(d.Spec.Template.Spec.Containers[0])
-		if env["CREDITCHAIN_NATS"].Value != "nats://nats.infra:4222" || env["CREDITCHAIN_ETCD"].Value != "https://etcd-0.infra:2379,https://etcd-1.infra:2379" {
-			t.Errorf("%s: NATS %q etcd %q", name, env["CREDITCHAIN_NATS"].Value, env["CREDITCHAIN_ETCD"].Value)
+		user, ok := natsUsers[name]
+		checkServiceNATS(t, name, d.Spec.Template.Spec.Containers[0], user, ok, "nats-passwords", []string{"nats-0.infra:4222", "nats-1.infra:4222"})
+		if env["CREDITCHAIN_ETCD"].Value != "https://etcd-0.infra:2379,https://etcd-1.infra:2379" {
+			t.Errorf("%s: etcd %q", name, env["CREDITCHAIN_ETCD"].Value)
 		}
 		if _, ok := env["PGPASSWORD"]; ok {
 			t.Errorf("%s: a generated password with external databases", name)
@@ -850,9 +867,32 @@ func TestRenderExternalServices(t *testing.T) {
 	checkSelectors(t, m)
 	checkPDBs(t, m, []string{"intake", "consensus-ledger", "replicator"})
 	checkNetworkPolicies(t, m, false)
+	if m.secrets[fullname+"-nats-users"] != nil {
+		t.Error("NATS passwords generated for a server the chart does not run")
+	}
 	for _, p := range []string{"nats", "etcd", "pg-court"} {
 		if m.policies[fullname+"-"+p] != nil {
 			t.Errorf("NetworkPolicy %s for a server the chart does not run", p)
+		}
+	}
+}
+
+// TestRenderNATSWithoutAuth: nats.auth.enabled=false gives the open
+// NATS of before, for a trusted network: no users, no sidecar, no
+// credentials, and replicators that may create the streams.
+func TestRenderNATSWithoutAuth(t *testing.T) {
+	v := devValues(t)
+	v["nats"] = map[string]any{"auth": map[string]any{"enabled": false}}
+	m := renderOK(t, v)
+	checkNoNATSAuth(t, m)
+	checkNATS(t, m, 3)
+	checkWorkloads(t, m)
+	checkFlags(t, m)
+	checkSelectors(t, m)
+	for name, d := range m.deployments {
+		env := envOf(d.Spec.Template.Spec.Containers[0])
+		if u, ok := env["CREDITCHAIN_NATS"]; ok && u.Value != "nats://"+fullname+"-nats:4222" {
+			t.Errorf("%s: NATS %q", name, u.Value)
 		}
 	}
 }
@@ -910,6 +950,12 @@ func TestValuesRefused(t *testing.T) {
 		{"even NATS cluster", func(v map[string]any) { v["nats"] = map[string]any{"enabled": true, "replicas": 2} }, "replicas"},
 		{"too many stream replicas", func(v map[string]any) { v["streams"] = map[string]any{"replicas": 7} }, "replicas"},
 		{"external NATS without URL", func(v map[string]any) { v["nats"] = map[string]any{"enabled": false} }, "url"},
+		{"external NATS without passwords", func(v map[string]any) {
+			v["nats"] = map[string]any{"enabled": false, "url": "nats://nats.infra:4222"}
+		}, "existingSecret"},
+		{"minute-long revocation", func(v map[string]any) {
+			v["nats"] = map[string]any{"auth": map[string]any{"interval": "1m"}}
+		}, "interval"},
 		{"unknown signer institution", func(v map[string]any) { v["signer"] = map[string]any{"institution": "nobody"} }, "nobody"},
 		{"missing key", func(v map[string]any) { inst(v, 2)["key"] = map[string]any{} }, "key"},
 		{"external database without URL", func(v map[string]any) { v["postgresql"] = map[string]any{"enabled": false} }, "database.url"},

@@ -225,6 +225,7 @@ type Reloader struct {
 
 	mu      sync.Mutex
 	pending bool  // the file on disk may not be in force yet
+	checked bool  // whether the file found at start is in force is known
 	ready   bool  // one whole pass has succeeded
 	lastErr error // of the last pass
 	epoch   uint64
@@ -238,9 +239,25 @@ func New(cfg Config) *Reloader {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	// A reloader that restarts cannot tell whether the file it finds was
-	// applied before it stopped: have the server read it once.
-	return &Reloader{cfg: cfg, pending: cfg.PidFile != ""}
+	// A restarted reloader finds a file it may have written but not had
+	// applied before it stopped. With a monitor URL, the first pass finds
+	// out (stale); without one, the server reads the file once to be sure.
+	return &Reloader{cfg: cfg, pending: cfg.PidFile != "" && cfg.Monitor == "", checked: cfg.Monitor == ""}
+}
+
+// stale reports whether the server loaded its configuration before the
+// users file last changed. A needless reload at start is avoided: a
+// server starting up is busy recovering JetStream.
+func stale(ctx context.Context, out, monitor string) (bool, error) {
+	fi, err := os.Stat(out)
+	if err != nil {
+		return false, fmt.Errorf("users file: %w", err)
+	}
+	loaded, err := configLoadTime(ctx, monitor)
+	if err != nil {
+		return false, err
+	}
+	return fi.ModTime().After(loaded), nil
 }
 
 // Run passes every interval until ctx ends.
@@ -284,10 +301,20 @@ func (r *Reloader) step(ctx context.Context) error {
 	if syncErr == nil {
 		r.epoch = res.Epoch
 	}
-	pending := r.pending
+	pending, checked := r.pending, r.checked
 	r.mu.Unlock()
 	if res.Changed {
 		r.cfg.Logger.Info("NATS users file rewritten", "epoch", res.Epoch, "file", r.cfg.Out, "without_password", res.Missing)
+	}
+	if !pending && !checked && r.cfg.PidFile != "" {
+		s, err := stale(sctx, r.cfg.Out, r.cfg.Monitor)
+		if err != nil {
+			return errors.Join(syncErr, fmt.Errorf("is the users file in force: %w", err))
+		}
+		r.mu.Lock()
+		r.checked, r.pending = true, s
+		r.mu.Unlock()
+		pending = s
 	}
 	// A file written earlier but not yet applied is applied even when etcd
 	// cannot be read now: it is the newest membership we know.
@@ -298,7 +325,7 @@ func (r *Reloader) step(ctx context.Context) error {
 			return errors.Join(syncErr, err)
 		}
 		r.mu.Lock()
-		r.pending = false
+		r.pending, r.checked = false, true
 		r.mu.Unlock()
 		r.cfg.Logger.Info("NATS server reloaded its users", "epoch", res.Epoch)
 	}

@@ -350,22 +350,7 @@ func TestRevokedMemberLosesTheLedger(t *testing.T) {
 		t.Fatalf("nats-users --once: exit %d\n%s", code, out.String())
 	}
 	n.startNATS(t)
-	var sidecarLog syncBuffer
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan int, 1)
-	go func() {
-		done <- run(sctx, n.args("--pid-file", n.pidFile, "--monitor", n.monitor, "--listen", n.listen), &sidecarLog, &sidecarLog)
-	}()
-	t.Cleanup(func() {
-		stop()
-		if code := <-done; code != 0 {
-			t.Errorf("sidecar exit %d", code)
-		}
-		if t.Failed() {
-			t.Logf("sidecar:\n%s", sidecarLog.String())
-		}
-	})
-	waitReady(t, ctx, "http://"+n.listen+"/readyz")
+	sidecarLog := n.startSidecar(t, ctx)
 
 	// Intake publishes the genesis membership; the operator makes the
 	// streams and the consensus appends blocks.
@@ -473,6 +458,65 @@ func TestRevokedMemberLosesTheLedger(t *testing.T) {
 	if !strings.Contains(sidecarLog.String(), "NATS server reloaded its users") {
 		t.Errorf("the sidecar did not log its reloads:\n%s", sidecarLog.String())
 	}
+}
+
+// startSidecar runs the reloader as the chart's sidecar does, until the
+// test ends, and returns once it is ready; its log is returned.
+func (n *network) startSidecar(t *testing.T, ctx context.Context) *syncBuffer {
+	t.Helper()
+	log := &syncBuffer{}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan int, 1)
+	go func() {
+		done <- run(sctx, n.args("--pid-file", n.pidFile, "--monitor", n.monitor, "--listen", n.listen), log, log)
+	}()
+	t.Cleanup(func() {
+		stop()
+		if code := <-done; code != 0 {
+			t.Errorf("sidecar exit %d", code)
+		}
+		if t.Failed() {
+			t.Logf("sidecar:\n%s", log.String())
+		}
+	})
+	waitReady(t, ctx, "http://"+n.listen+"/readyz")
+	return log
+}
+
+// TestSidecarAppliesAFileLeftUnapplied: a reloader that stopped after
+// writing the file but before the server applied it (a restarted sidecar)
+// finds out from the server's config_load_time and reloads it; the server
+// never rereads the file by itself.
+func TestSidecarAppliesAFileLeftUnapplied(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	n := setup(t)
+	n.publish(t, ctx, n.genesis.Epoch())
+	var out bytes.Buffer
+	if code := run(ctx, n.args("--once"), &out, &out); code != 0 {
+		t.Fatalf("nats-users --once: exit %d\n%s", code, out.String())
+	}
+	n.startNATS(t)
+	bankC := n.client(t, natsauth.ReplicaUser(bank))
+
+	n.publish(t, ctx, withStatus(n.genesis.Epoch(), 1, bank, membership.StatusRemoved))
+	res, err := Sync(ctx, Config{Etcd: n.cli, Chain: n.genesis.ChainID, Passwords: n.passwords, Out: n.usersFile})
+	if err != nil || !res.Changed || res.Epoch != 1 {
+		t.Fatalf("sync: %+v, %v", res, err)
+	}
+	select {
+	case <-bankC.cut:
+		t.Fatal("the server applied a users file nobody asked it to read")
+	case <-time.After(2 * DefaultInterval):
+	}
+	start := time.Now()
+	log := n.startSidecar(t, ctx)
+	select {
+	case <-bankC.cut:
+	case <-time.After(revocationBound):
+		t.Fatalf("the restarted sidecar left the file unapplied:\n%s", log.String())
+	}
+	t.Logf("applied %v after the sidecar started", time.Since(start).Round(time.Millisecond))
 }
 
 func waitReady(t *testing.T, ctx context.Context, url string) {

@@ -48,6 +48,70 @@ creditchain.io/institution: {{ .institution }}
 {{- end -}}
 {{- end -}}
 
+{{/* The Secret holding every NATS user's password, a key per user. */}}
+{{- define "creditchain.natsUsersSecret" -}}
+{{- default (printf "%s-nats-users" (include "creditchain.fullname" .)) .Values.nats.auth.existingSecret -}}
+{{- end -}}
+
+{{/*
+The NATS users the chart makes passwords for, as JSON: the operator,
+intake, each institution's replicator and each recorder's consensus-ledger
+(pkg/natsauth names them). Whether one may connect is decided by the
+membership in etcd, not here: nats-users writes only the users the current
+epoch entitles.
+*/}}
+{{- define "creditchain.natsUsers" -}}
+{{- $users := list "admin" "intake" -}}
+{{- range .Values.institutions -}}
+{{- $users = append $users (printf "replica-%s" .id) -}}
+{{- if .recorder }}{{ $users = append $users (printf "consensus-%s" .id) }}{{ end -}}
+{{- end -}}
+{{- toJson $users -}}
+{{- end -}}
+
+{{/*
+The NATS connection of one service (dict "root" $ "user" name): with
+authorization, its own user only, the password from the Secret
+(Kubernetes expands $(NATS_PASSWORD) from the variable defined before it).
+*/}}
+{{- define "creditchain.natsEnv" -}}
+{{- if .root.Values.nats.auth.enabled }}
+{{- $urls := list -}}
+{{- range splitList "," (include "creditchain.natsURL" .root) -}}
+{{- $u := urlParse (trim .) -}}
+{{- $urls = append $urls (printf "%s://%s:$(NATS_PASSWORD)@%s" $u.scheme $.user $u.host) -}}
+{{- end }}
+- name: NATS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "creditchain.natsUsersSecret" .root }}
+      key: {{ .user }}
+- name: CREDITCHAIN_NATS
+  value: {{ join "," $urls | quote }}
+{{- else }}
+- name: CREDITCHAIN_NATS
+  value: {{ include "creditchain.natsURL" .root | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Settings of the nats-users init container and sidecar. */}}
+{{- define "creditchain.natsUsersEnv" -}}
+- name: CREDITCHAIN_GENESIS
+  value: /etc/creditchain/genesis/genesis.json
+- name: CREDITCHAIN_ETCD
+  value: {{ include "creditchain.etcdEndpoints" . | quote }}
+- name: CREDITCHAIN_PASSWORDS
+  value: /etc/creditchain/nats-passwords
+- name: CREDITCHAIN_OUT
+  value: /etc/nats/auth/users.conf
+{{- end -}}
+
+{{- define "creditchain.natsUsersMounts" -}}
+- {name: genesis, mountPath: /etc/creditchain/genesis, readOnly: true}
+- {name: passwords, mountPath: /etc/creditchain/nats-passwords, readOnly: true}
+- {name: auth, mountPath: /etc/nats/auth}
+{{- end -}}
+
 {{- define "creditchain.etcdEndpoints" -}}
 {{- if .Values.etcd.enabled -}}
 {{- $f := include "creditchain.fullname" . -}}
@@ -115,8 +179,6 @@ otherwise it comes from a Secret.
   value: "0.0.0.0:8080"
 - name: CREDITCHAIN_GENESIS
   value: /etc/creditchain/genesis/genesis.json
-- name: CREDITCHAIN_NATS
-  value: {{ include "creditchain.natsURL" . | quote }}
 - name: CREDITCHAIN_ETCD
   value: {{ include "creditchain.etcdEndpoints" . | quote }}
 - name: CREDITCHAIN_STREAM_REPLICAS
