@@ -75,7 +75,9 @@ func (n *Network) TrustBundle(ctx context.Context) (*block.TrustBundle, error) {
 			return nil, err
 		}
 	} else if sv := supervisorOf(n); sv != nil {
-		epochs = sv.epochs(ctx)
+		if epochs, err = sv.epochs(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return block.NewTrustBundle(n.Genesis, su, epochs)
 }

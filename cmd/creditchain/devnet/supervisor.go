@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -84,6 +85,7 @@ type Supervisor struct {
 	proxies  map[string]*cutProxy
 	written  string // processes last written to network.json
 	restarts map[string]int
+	bundled  atomic.Uint64 // the epoch trust.json was last written with
 
 	ctl    *http.Server
 	cancel context.CancelFunc
@@ -204,9 +206,10 @@ func StartMultiprocess(ctx context.Context, opts MultiOptions) (*Supervisor, err
 	}
 	lctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.loops.Add(2)
+	s.loops.Add(3)
 	go s.supervise(lctx)
 	go s.watchPostgres(lctx)
+	go s.keepNetworkJSON(lctx)
 	ok = true
 	return s, nil
 }
@@ -574,9 +577,40 @@ func (s *Supervisor) supervise(ctx context.Context) {
 		}
 		s.followMembership(ctx)
 		s.reconcile(ctx)
-		if err := s.refreshNetworkJSON(false); err != nil && ctx.Err() == nil {
-			s.opts.Logger.Warn("network.json", "err", err)
+	}
+}
+
+// keepNetworkJSON rewrites network.json when a process was restarted, and
+// once the credit center's replica holds a new membership epoch (for the
+// trust bundle). It has a loop of its own because writing needs PostgreSQL,
+// which may be down (and being restarted) while processes must go on being
+// supervised.
+func (s *Supervisor) keepNetworkJSON(ctx context.Context) {
+	defer s.loops.Done()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
+		force := false
+		if want := s.Net.mem.synced.Load(); want > s.bundled.Load() {
+			if e, err := s.epochs(ctx); err == nil && len(e) > 0 && e[len(e)-1].Epoch >= want {
+				force = true
+			}
+		}
+		err := s.refreshNetworkJSON(force)
+		if err == nil && force {
+			s.bundled.Store(s.Net.mem.synced.Load())
+		}
+		// Say so once per outage, not ten times a second.
+		if err != nil && !failing && ctx.Err() == nil {
+			s.opts.Logger.Warn("network.json not rewritten yet", "err", err)
+		}
+		failing = err != nil
 	}
 }
 
@@ -747,28 +781,25 @@ func (s *Supervisor) refreshNetworkJSON(force bool) error {
 }
 
 // epochs are the membership epochs the credit center's replica holds, for
-// the trust bundle; nil until it has them.
-func (s *Supervisor) epochs(ctx context.Context) []membership.Epoch {
+// the trust bundle. An error (PostgreSQL down) must keep the old trust.json
+// rather than write one with the genesis epoch alone.
+func (s *Supervisor) epochs(ctx context.Context) ([]membership.Epoch, error) {
 	s.mu.Lock()
 	st := s.epochsDB
 	s.mu.Unlock()
 	if st == nil {
 		u, err := s.dbURL(ctx, "replica", s.Net.Institutions[0].Member.ID)
 		if err != nil {
-			return nil
+			return nil, err
 		}
 		if st, err = pgstore.Open(ctx, u); err != nil {
-			return nil
+			return nil, fmt.Errorf("open the credit center's replica: %w", err)
 		}
 		s.mu.Lock()
 		s.epochsDB = st
 		s.mu.Unlock()
 	}
-	e, err := st.Epochs(ctx)
-	if err != nil {
-		return nil
-	}
-	return e
+	return st.Epochs(ctx)
 }
 
 // supervisors maps each supervised *Network to its *Supervisor, so that
