@@ -10,7 +10,6 @@ package natsauth
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/creditchain/creditchain/pkg/membership"
@@ -209,14 +208,4 @@ func list(ss []string) string {
 		q[i] = quote(s)
 	}
 	return "[" + strings.Join(q, ", ") + "]"
-}
-
-// Names lists the user names of users, sorted.
-func Names(users []User) []string {
-	out := make([]string, len(users))
-	for i, u := range users {
-		out[i] = u.Name
-	}
-	slices.Sort(out)
-	return out
 }

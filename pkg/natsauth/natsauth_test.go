@@ -12,6 +12,16 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
+// names lists the user names of users, sorted.
+func names(users []User) []string {
+	out := make([]string, len(users))
+	for i, u := range users {
+		out[i] = u.Name
+	}
+	slices.Sort(out)
+	return out
+}
+
 func epoch() *membership.Epoch {
 	return &membership.Epoch{Epoch: 7, Members: []membership.Member{
 		{ID: "REC-ACTIVE", Roles: []string{membership.RoleRecorder}},
@@ -23,13 +33,13 @@ func epoch() *membership.Epoch {
 }
 
 func TestEntitledFollowsMembership(t *testing.T) {
-	got := Names(Entitled(epoch()))
+	got := names(Entitled(epoch()))
 	want := []string{Admin, Intake, ConsensusUser("REC-ACTIVE"), ReplicaUser("REC-ACTIVE"), ReplicaUser("REGULATOR"), ReplicaUser("SUB-ACTIVE")}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("entitled %v, want %v", got, want)
 	}
-	if got := Names(Entitled(nil)); !slices.Equal(got, []string{Admin, Intake}) {
+	if got := names(Entitled(nil)); !slices.Equal(got, []string{Admin, Intake}) {
 		t.Fatalf("without a membership: %v", got)
 	}
 	for _, u := range Entitled(epoch()) {
