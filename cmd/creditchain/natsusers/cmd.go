@@ -39,7 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", env("out", ""), "the users file the NATS configuration includes")
 	pidFile := fs.String("pid-file", env("pid_file", ""), "the NATS server's pid file: SIGHUP it when the file changes")
 	monitor := fs.String("monitor", env("monitor", ""), "the NATS server's monitoring URL, to confirm each reload (e.g. http://127.0.0.1:8222)")
-	interval := fs.Duration("interval", envDuration("interval", DefaultInterval), "how often to read the membership from etcd")
+	interval := fs.Duration("interval", DefaultInterval, "how often to read the membership from etcd")
 	listen := fs.String("listen", env("listen", "127.0.0.1:9090"), "address for /healthz, /readyz and /metrics")
 	once := fs.Bool("once", false, "write the file once and exit (before the server starts)")
 	wait := fs.Duration("wait", 2*time.Minute, "with --once: how long to keep trying while etcd is not reachable")
@@ -60,6 +60,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		return 2
+	}
+	// A malformed CREDITCHAIN_INTERVAL is a usage error like a malformed
+	// --interval, not a silent fallback to the default.
+	if v := env("interval", ""); v != "" && !flagSet(fs, "interval") {
+		if err := fs.Set("interval", v); err != nil {
+			fmt.Fprintf(stderr, "creditchain nats-users: CREDITCHAIN_INTERVAL=%q: %v\n", v, err)
+			return 2
+		}
 	}
 	if fs.NArg() > 0 || *passwords == "" || *out == "" || (!*once && *pidFile == "") {
 		fs.Usage()
@@ -138,9 +146,8 @@ func env(name, def string) string {
 	return def
 }
 
-func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(env(name, "")); err == nil {
-		return d
-	}
-	return def
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -68,6 +68,10 @@ func TestUsage(t *testing.T) {
 			t.Errorf("nats-users %v: exit %d, want 2", args, code)
 		}
 	}
+	t.Setenv("CREDITCHAIN_INTERVAL", "often")
+	if code := run(context.Background(), []string{"--passwords", "p", "--out", "o", "--once"}, io.Discard, io.Discard); code != 2 {
+		t.Errorf("a malformed CREDITCHAIN_INTERVAL: exit %d, want 2", code)
+	}
 	if code := run(context.Background(), []string{"--help"}, io.Discard, io.Discard); code != 0 {
 		t.Errorf("--help: exit %d", code)
 	}
