@@ -42,6 +42,18 @@ type benchReport struct {
 	Lost         int64          `json:"lost"`
 	Duplicated   int64          `json:"duplicated"`
 	LatencyMs    benchLatencies `json:"latency_ms"`
+	// CPU is what the run cost in CPU: this process (every service of a
+	// network it started, and the load generator itself) and the
+	// PostgreSQL servers it started, from the start of the load until
+	// every accepted transaction was decided.
+	CPU benchCPU `json:"cpu"`
+}
+
+type benchCPU struct {
+	ProcessS  float64 `json:"process_s"`
+	PostgresS float64 `json:"postgres_s"`
+	MsPerTx   float64 `json:"ms_per_decided_tx"`
+	CoresBusy float64 `json:"cores_busy"`
 }
 
 type benchLatencies struct {
@@ -117,6 +129,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 			rep.CommittedTPS, rep.OfferedTPS, rep.DurationS, rep.Accepted, rep.Committed, rep.Rejected, rep.Lost, rep.Duplicated)
 		fmt.Fprintf(stdout, "latency submit→committed at every replica: p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms\n",
 			rep.LatencyMs.P50, rep.LatencyMs.P95, rep.LatencyMs.P99, rep.LatencyMs.Max)
+		fmt.Fprintf(stdout, "cpu: %.1f s in this process, %.1f s in PostgreSQL, %.2f ms per decided transaction, %.1f cores busy\n",
+			rep.CPU.ProcessS, rep.CPU.PostgresS, rep.CPU.MsPerTx, rep.CPU.CoresBusy)
 	}
 	if rep.Lost > 0 || rep.Duplicated > 0 {
 		return 1
@@ -155,6 +169,7 @@ func bench(ctx context.Context, path string, d time.Duration, perSecond, workers
 			p.Close()
 		}
 	}()
+	cpu0 := measureCPU()
 	start := time.Now()
 	end := start.Add(d)
 	var next atomic.Int64
@@ -200,6 +215,7 @@ func bench(ctx context.Context, path string, d time.Duration, perSecond, workers
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	cpu1, decidedAt := measureCPU(), time.Now()
 	cancelPoll()
 	if err := <-polled; err != nil && ctx.Err() == nil {
 		return nil, err
@@ -218,6 +234,12 @@ func bench(ctx context.Context, path string, d time.Duration, perSecond, workers
 	}
 	rep.Duplicated = dup
 	rep.LatencyMs = percentiles(b.latencies)
+	proc, pg := (cpu1.process - cpu0.process).Seconds(), (cpu1.postgres - cpu0.postgres).Seconds()
+	rep.CPU = benchCPU{ProcessS: round1(proc), PostgresS: round1(pg),
+		CoresBusy: round1((proc + pg) / decidedAt.Sub(start).Seconds())}
+	if decided := rep.Committed + rep.Rejected; decided > 0 {
+		rep.CPU.MsPerTx = float64(int64((proc+pg)*1e5/float64(decided))) / 100
+	}
 	return rep, nil
 }
 

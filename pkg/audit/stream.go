@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/creditchain/creditchain/pkg/chain"
 	"github.com/creditchain/creditchain/pkg/pgstore"
 	"github.com/creditchain/creditchain/pkg/streams"
-	"github.com/creditchain/creditchain/pkg/txn"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -95,18 +93,5 @@ func sidecarSource(ctx context.Context, js jetstream.JetStream) chain.SidecarSou
 	if err != nil {
 		return nil
 	}
-	return func(ctx context.Context, commitment string) (*txn.Personal, error) {
-		e, err := kv.Get(ctx, commitment)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		var p txn.Personal
-		if err := json.Unmarshal(e.Value(), &p); err != nil {
-			return nil, nil
-		}
-		return &p, nil
-	}
+	return chain.KVSidecars(kv)
 }

@@ -89,7 +89,20 @@ func (a *Applier) Apply(ctx context.Context, b *block.Block, streamSeq uint64) e
 		return err
 	}
 	u.StreamSeq = streamSeq
-	return a.Store.ApplyBlock(ctx, u, nil)
+	return a.write(ctx, u)
+}
+
+// write applies u. Another writer of the same database (an institution's
+// replicator and its recorder's consensus state may share one) can apply
+// the same block first: that is ErrAlreadyApplied, not a failure.
+func (a *Applier) write(ctx context.Context, u *pgstore.BlockUpdate) error {
+	err := a.Store.ApplyBlock(ctx, u, nil)
+	if errors.Is(err, pgstore.ErrHeadMoved) {
+		if have, herr := a.Store.BlockHash(ctx, u.Block.Header.Height); herr == nil && have == u.Block.Hash {
+			return ErrAlreadyApplied
+		}
+	}
+	return err
 }
 
 // Prepare verifies b as the successor of head (links, roots, epoch,
@@ -231,5 +244,5 @@ func (a *Applier) ApplyBuilt(ctx context.Context, b *block.Block, u *pgstore.Blo
 	cu := *u
 	cu.Block = b
 	cu.StreamSeq = streamSeq
-	return a.Store.ApplyBlock(ctx, &cu, nil)
+	return a.write(ctx, &cu)
 }

@@ -93,7 +93,6 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if n.store, err = chain.OpenReplica(ctx, cfg.DatabaseURL, cfg.Genesis); err != nil {
 		return nil, fmt.Errorf("consensus %s: %w", cfg.Key.Institution, err)
 	}
-	n.applier = chain.NewApplier(n.store, nil)
 	if n.nc, err = nats.Connect(cfg.NATSURL, nats.Name("consensus-ledger "+cfg.Key.Institution), nats.MaxReconnects(-1)); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("connect nats: %w", err)
@@ -114,6 +113,15 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.Close()
 		return nil, fmt.Errorf("connect etcd: %w", err)
 	}
+	sidecars, err := n.js.KeyValue(ctx, streams.SidecarsBucket)
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	// Person sidecars too: when this node shares its institution's replica
+	// database, whichever of the two applies a block writes all of it.
+	n.applier = chain.NewApplier(n.store, chain.KVSidecars(sidecars))
+	n.applier.Institution = cfg.Key.Institution
 	if err := n.restoreCursor(ctx); err != nil {
 		n.Close()
 		return nil, err

@@ -8,7 +8,6 @@ package replicator
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,7 +19,6 @@ import (
 	"github.com/creditchain/creditchain/pkg/pgstore"
 	"github.com/creditchain/creditchain/pkg/streams"
 	"github.com/creditchain/creditchain/pkg/telemetry"
-	"github.com/creditchain/creditchain/pkg/txn"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
@@ -106,20 +104,8 @@ func Start(ctx context.Context, cfg Config) (*Replicator, error) {
 		r.Close()
 		return nil, err
 	}
-	r.applier = chain.NewApplier(r.store, func(ctx context.Context, c string) (*txn.Personal, error) {
-		e, err := sidecars.Get(ctx, c)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		var p txn.Personal
-		if err := json.Unmarshal(e.Value(), &p); err != nil {
-			return nil, nil
-		}
-		return &p, nil
-	})
+	r.applier = chain.NewApplier(r.store, chain.KVSidecars(sidecars))
+
 	r.applier.Institution = cfg.Institution
 
 	head, err := r.store.Head(ctx)
@@ -202,14 +188,17 @@ func (r *Replicator) apply(ctx context.Context, data []byte, seq uint64) error {
 	if err != nil {
 		return &chain.RefusedError{Kind: chain.RefusedInvalid, Err: err}
 	}
-	if err := r.applier.Apply(ctx, b, seq); err != nil {
+	err = r.applier.Apply(ctx, b, seq)
+	if err != nil && !errors.Is(err, chain.ErrAlreadyApplied) {
 		return err
 	}
+	// Already applied counts too: a recorder's consensus state may share
+	// this database and have written the block first.
 	trace.SpanFromContext(ctx).SetAttributes(attribute.Int64("creditchain.height", int64(b.Header.Height)))
 	r.mu.Lock()
-	r.status.Height = b.Header.Height
+	r.status.Height = max(r.status.Height, b.Header.Height)
 	r.mu.Unlock()
-	return nil
+	return err
 }
 
 // Status returns the replicator's counters.
