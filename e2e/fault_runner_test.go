@@ -465,7 +465,7 @@ func (f *faultNet) check(ids []string, within time.Duration) verdict {
 	type view struct {
 		committed, rejected, both, dups int
 		decisions, chain                string
-		head, blocks                    int64
+		blocks                          int64
 	}
 	views := map[string]view{}
 	minHead := int64(-1)
