@@ -27,7 +27,8 @@ import (
 )
 
 // importRows is the size of the main import: 2,000 rows in `make test`;
-// CREDITCHAIN_IMPORT_ROWS=100000 for the benchmark (docs/import-export.md).
+// CREDITCHAIN_IMPORT_ROWS=100000 for the benchmark (docs/import-export.md,
+// make import-100k). The GBK and .xlsx variants get variantRows.
 func importRows(t *testing.T) int {
 	if v := os.Getenv("CREDITCHAIN_IMPORT_ROWS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -39,17 +40,43 @@ func importRows(t *testing.T) int {
 	return 2000
 }
 
+// variantRows is the size of the GBK and .xlsx variants: a tenth of the
+// main file, at least 150, so that a benchmark run measures them too
+// without tripling its hour.
+func variantRows(rows int) int { return max(150, rows/10) }
+
+// loadAverage is the machine's 1-minute load average, for the logged
+// rates: on a shared machine they mean little without it.
+func loadAverage() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(raw))[0]
+}
+
+// logRate logs an import's end-to-end rate: rows committed at every
+// replica per second from the start of the import to the moment the last
+// replica held its last row.
+func logRate(t *testing.T, what string, rows, replicas int, began time.Time) {
+	t.Helper()
+	elapsed := time.Since(began)
+	t.Logf("import rate, %s: %d rows committed at all %d replicas in %s = %.0f rows/s (load average %s)",
+		what, rows, replicas, elapsed.Round(time.Millisecond), float64(rows)/elapsed.Seconds(), loadAverage())
+}
+
 const importLaw = "《最高人民法院关于公布失信被执行人名单信息的若干规定》第一条"
 
-// TestImportExport imports a court's list of 2,000 rows with bad rows among
-// them: nothing is sent while rows are bad; with --skip-invalid the import
+// TestImportExport imports a court's list of 2,000 rows (CREDITCHAIN_IMPORT_ROWS)
+// with bad rows among them: nothing is sent while rows are bad; with --skip-invalid the import
 // is stopped halfway and rerun with the same state file, and every valid
 // row ends committed exactly once at every replica. A GBK CSV and an .xlsx
-// workbook are imported by other recorders. Then each recorder's records
+// workbook, each with bad rows, are imported by other recorders. Then each recorder's records
 // are exported from a replica and re-imported into a fresh network, which
 // ends with the same records.
 func TestImportExport(t *testing.T) {
 	rows := importRows(t)
+	t.Logf("import test: %d rows in the main file, %d in each variant; load average %s", rows, variantRows(rows), loadAverage())
 	dirA := t.TempDir()
 	// Network A's clock (every service's) and the importer's can be moved
 	// forward, to make rows journalled by an interrupted run older than
@@ -81,7 +108,8 @@ func TestImportExport(t *testing.T) {
 		t.Fatalf("a refused import put %d records on the ledger", got)
 	}
 
-	// Stop the import halfway, as a kill would.
+	// Stop the import halfway, as a kill would: the collector cancels the
+	// run once half the valid rows are accepted by intake.
 	cfg.SkipInvalid = true
 	ctx, stop := context.WithCancel(context.Background())
 	cfg.Observe = func(c importer.Counts) {
@@ -98,6 +126,8 @@ func TestImportExport(t *testing.T) {
 	if !first.Interrupted || first.Sent < len(valid)/2 || first.Sent >= len(valid) {
 		t.Fatalf("interrupted run: %+v", first)
 	}
+	t.Logf("interrupted after %s: %d of %d valid rows accepted by intake, %d committed (journal: every row up to line %d done)",
+		time.Since(began).Round(time.Millisecond), first.Sent, len(valid), first.Committed, first.Upto)
 	// Make the crash worse: the answers to 20 rows that did reach intake
 	// never made it to the disk. Those rows are now in doubt, like the
 	// rows the interrupted run journalled but had not sent yet.
@@ -121,9 +151,7 @@ func TestImportExport(t *testing.T) {
 		t.Fatalf("rerun: %+v (first run sent %d)", second, first.Sent)
 	}
 	waitRecords(t, a, a.Institutions[court].Member.ID, len(valid), 5*time.Minute)
-	elapsed := time.Since(began)
-	t.Logf("import rate: %d rows committed at all %d replicas in %s (one interruption and a rerun) = %.0f rows/s",
-		len(valid), len(a.Institutions), elapsed.Round(time.Millisecond), float64(len(valid))/elapsed.Seconds())
+	logRate(t, "UTF-8 CSV, interrupted and rerun", len(valid), len(a.Institutions), began)
 	checkExactlyOnce(t, a, a.Institutions[court].Member.ID, valid)
 	checkReportNames(t, cfg.ReportPath, bad)
 	after := readJournal(t, cfg.StatePath)
@@ -149,39 +177,44 @@ func TestImportExport(t *testing.T) {
 
 	// 2. The market regulator's list in GBK, Chinese category names.
 	gbk := filepath.Join(work, "market.csv")
-	gbkValid := writeMarketGBK(t, gbk, 150)
+	gbkValid, gbkBad := writeMarketGBK(t, gbk, variantRows(rows))
 	mcfg := importConfig(t, nfA, dirA, market, gbk)
 	mcfg.SkipInvalid, mcfg.Now = true, clock
+	began = time.Now()
 	msum, err := importer.Run(context.Background(), mcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if msum.Encoding != "gbk" || msum.Invalid != 2 || !msum.Complete(true) || msum.Committed != len(gbkValid) {
+	if msum.Encoding != "gbk" || msum.Invalid != len(gbkBad) || !msum.Complete(true) || msum.Committed != len(gbkValid) {
 		t.Fatalf("GBK import: %+v", msum)
 	}
-	checkReportNames(t, mcfg.ReportPath, []int{5, 9})
+	checkReportNames(t, mcfg.ReportPath, gbkBad)
 	waitRecords(t, a, a.Institutions[market].Member.ID, len(gbkValid), time.Minute)
+	logRate(t, "GBK CSV", len(gbkValid), len(a.Institutions), began)
 	checkExactlyOnce(t, a, a.Institutions[market].Member.ID, gbkValid)
 
 	// 3. The tax bureau's workbook: Excel date cells, English headers.
 	xlsx := filepath.Join(work, "tax.xlsx")
-	xValid := writeTaxXLSX(t, xlsx, 150)
+	xValid, xBad := writeTaxXLSX(t, xlsx, variantRows(rows))
 	tcfg := importConfig(t, nfA, dirA, tax, xlsx)
-	tcfg.Now = clock
+	tcfg.SkipInvalid, tcfg.Now = true, clock
+	began = time.Now()
 	tsum, err := importer.Run(context.Background(), tcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tsum.Encoding != "xlsx" || tsum.Invalid != 0 || !tsum.Complete(false) {
+	if tsum.Encoding != "xlsx" || tsum.Invalid != len(xBad) || !tsum.Complete(true) || tsum.Committed != len(xValid) {
 		t.Fatalf("xlsx import: %+v", tsum)
 	}
+	checkReportNames(t, tcfg.ReportPath, xBad)
 	waitRecords(t, a, a.Institutions[tax].Member.ID, len(xValid), time.Minute)
+	logRate(t, "xlsx", len(xValid), len(a.Institutions), began)
 	checkExactlyOnce(t, a, a.Institutions[tax].Member.ID, xValid)
 
 	// 4. Export each recorder's records from the bank's replica.
 	bankDB := nfA.Institutions[bank].DatabaseURL
 	masked := exportTo(t, importer.ExportConfig{DatabaseURL: bankDB, Format: "csv", Status: "all"}, filepath.Join(work, "masked.csv"))
-	checkMasked(t, masked, rows+len(gbkValid)+len(xValid)-len(bad))
+	checkMasked(t, masked, len(valid)+len(gbkValid)+len(xValid))
 	exports := map[int]string{}
 	for _, who := range []int{court, market, tax} {
 		exports[who] = exportTo(t, importer.ExportConfig{DatabaseURL: bankDB, Format: "csv", Status: "all", IncludePersonal: true,
@@ -210,12 +243,12 @@ func TestImportExport(t *testing.T) {
 		}
 		want := countRecords(t, a, id)
 		waitRecords(t, b, id, want, 2*time.Minute)
-		if who == court {
-			elapsed := time.Since(began)
-			t.Logf("import rate, uninterrupted: %d rows committed at all %d replicas in %s = %.0f rows/s",
-				want, len(b.Institutions), elapsed.Round(time.Millisecond), float64(want)/elapsed.Seconds())
-		}
+		logRate(t, fmt.Sprintf("re-import of an export (%s), uninterrupted", filepath.Base(exports[who])), want, len(b.Institutions), began)
 	}
+	// Every replica of the fresh network holds each row once.
+	checkExactlyOnce(t, b, b.Institutions[court].Member.ID, valid)
+	checkExactlyOnce(t, b, b.Institutions[market].Member.ID, gbkValid)
+	checkExactlyOnce(t, b, b.Institutions[tax].Member.ID, xValid)
 	recA, recB := replicaRecords(t, a, bank), replicaRecords(t, b, bank)
 	if len(recA) != len(recB) || len(recA) != len(valid)+len(gbkValid)+len(xValid) {
 		t.Fatalf("network A holds %d records, B %d", len(recA), len(recB))
@@ -429,25 +462,27 @@ func nextCheckChar(c byte) string {
 }
 
 // writeMarketGBK writes the market regulator's list in GBK, as Excel on a
-// Chinese Windows saves CSV; lines 5 and 9 are bad.
-func writeMarketGBK(t *testing.T, path string, n int) []rowKey {
+// Chinese Windows saves CSV; lines 5 and 9 are bad, and in a larger file
+// one line in a thousand. It returns the valid rows and the bad lines.
+func writeMarketGBK(t *testing.T, path string, n int) (valid []rowKey, bad []int) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"统一社会信用代码", "企业名称", "失信类别", "惩戒措施", "决定文书号", "认定日期", "惩戒期限", "法律依据"})
 	cats := []string{"严重失信主体名单", "一般失信", "轻微失信"}
 	terms := []string{"3年", "1年", "3个月"}
-	var valid []rowKey
 	for i := 0; i < n; i++ {
 		code := orgCode(t, 500_000+i)
 		doc := fmt.Sprintf("厦市监处〔2026〕%d号", i)
 		decided := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, -1-i%40).Format("2006年1月2日")
 		r := []string{code, fmt.Sprintf("厦门某某食品第%d厂", i), cats[i%3], "限制参与政府采购；限制取得政府补贴", doc, decided, terms[i%3],
 			"《市场监督管理严重违法失信名单管理办法》第二条"}
-		switch i + 2 {
-		case 5:
+		switch {
+		case i+2 == 5, i%2000 == 1500:
 			r[2] = "失信被执行人" // the court's category, not the market regulator's
-		case 9:
+			bad = append(bad, i+2)
+		case i+2 == 9, i%2000 == 500:
 			r[5] = "上个月"
+			bad = append(bad, i+2)
 		default:
 			valid = append(valid, rowKey{code, doc})
 		}
@@ -461,12 +496,13 @@ func writeMarketGBK(t *testing.T, path string, n int) []rowKey {
 	if err := os.WriteFile(path, enc, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return valid
+	return valid, bad
 }
 
 // writeTaxXLSX writes the tax bureau's workbook with English headers, the
-// decision dates as Excel date cells and the start dates as text.
-func writeTaxXLSX(t *testing.T, path string, n int) []rowKey {
+// decision dates as Excel date cells and the start dates as text; one row
+// in 97 is bad. It returns the valid rows and the bad sheet rows.
+func writeTaxXLSX(t *testing.T, path string, n int) (valid []rowKey, bad []int) {
 	f := excelize.NewFile()
 	sheet := f.GetSheetName(0)
 	must := func(err error) {
@@ -478,7 +514,6 @@ func writeTaxXLSX(t *testing.T, path string, n int) []rowKey {
 	must(f.SetSheetRow(sheet, "A1", &[]any{"USCC", "Name", "Category", "Measures", "Document No", "Decided At", "Start", "Term", "Law", "Policy"}))
 	style, err := f.NewStyle(&excelize.Style{NumFmt: 14})
 	must(err)
-	var valid []rowKey
 	epoch := time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < n; i++ {
 		code := orgCode(t, 700_000+i)
@@ -487,15 +522,28 @@ func writeTaxXLSX(t *testing.T, path string, n int) []rowKey {
 		serial := int(decided.Sub(epoch).Hours() / 24)
 		cat := []string{"serious-dishonesty", "general-dishonesty"}[i%2]
 		row := fmt.Sprintf("A%d", i+2)
-		must(f.SetSheetRow(sheet, row, &[]any{code, fmt.Sprintf("厦门某某税务代理第%d所", i), cat, "tax_credit_downgrade",
+		cells := []any{code, fmt.Sprintf("厦门某某税务代理第%d所", i), cat, "tax_credit_downgrade",
 			doc, serial, decided.AddDate(0, 0, 1).Format("2006/1/2"), []string{"P3Y", "1年"}[i%2],
-			"《重大税收违法失信主体信息公布管理办法》第六条", cat}))
+			"《重大税收违法失信主体信息公布管理办法》第六条", cat}
+		if i%97 == 40 {
+			switch (i / 97) % 3 {
+			case 0:
+				cells[0] = code[:17] + nextCheckChar(code[17])
+			case 1:
+				cells[8] = "" // no law
+			case 2:
+				cells[5] = serial + 400 // a decision in the future
+			}
+			bad = append(bad, i+2)
+		} else {
+			valid = append(valid, rowKey{code, doc})
+		}
+		must(f.SetSheetRow(sheet, row, &cells))
 		cell := fmt.Sprintf("F%d", i+2)
 		must(f.SetCellStyle(sheet, cell, cell, style))
-		valid = append(valid, rowKey{code, doc})
 	}
 	must(f.SaveAs(path))
-	return valid
+	return valid, bad
 }
 
 // checkReportNames reads the bad-row report and checks that it names each

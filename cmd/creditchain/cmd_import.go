@@ -45,7 +45,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	statePath := fs.String("state", "", "state file for resuming (default FILE.import-state)")
 	reportPath := fs.String("report", "", "bad-row report, CSV (default FILE.report.csv)")
 	encoding := fs.String("encoding", importer.EncodingAuto, "CSV encoding: auto, utf-8 or gbk")
-	workers := fs.Int("workers", 8, "concurrent submissions")
+	workers := fs.Int("workers", importer.DefaultWorkers, "concurrent submissions")
 	maxPending := fs.Int("max-pending", 4000, "pause sending while this many accepted rows await their final status")
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for final statuses once nothing more arrives")
 	pos, err := parseInterleaved(fs, args)

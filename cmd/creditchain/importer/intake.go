@@ -20,6 +20,9 @@ type intakeClient struct {
 	http *http.Client
 }
 
+// newIntakeClient keeps up to conns connections open: with fewer idle
+// connections allowed than requests in flight, every burst opens and
+// closes connections.
 func newIntakeClient(base string, conns int) *intakeClient {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = conns + 4

@@ -48,7 +48,9 @@ func (s *session) submit(ctx context.Context, rows []*Item, prog *progress) erro
 // producer's rows are all answered; it returns the first error that stops
 // the import (after calling stop).
 func (s *session) pipeline(ctx context.Context, stop context.CancelFunc, prog *progress, produce func(chan<- *job) error) error {
-	jobs := make(chan *job, s.cfg.Batch)
+	// Two batches of room: the workers go on sending one batch while the
+	// next is signed and its intents fsynced.
+	jobs := make(chan *job, 2*s.cfg.Batch)
 	results := make(chan outcome, s.cfg.Workers)
 	produced := make(chan error, 1)
 	go func() {

@@ -132,7 +132,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 
 func newSession(cfg *Config, state *State, sg *signer, rows []Row, items []*Item) *session {
 	s := &session{cfg: cfg, state: state, sg: sg, done: map[int]bool{},
-		client: newIntakeClient(cfg.Network.IntakeURL, cfg.Workers)}
+		client: newIntakeClient(cfg.Network.IntakeURL, cfg.Workers+waitPollers)}
 	s.waiter = newWaiter(s)
 	valid := make(map[int]bool, len(items))
 	for _, it := range items {

@@ -77,6 +77,14 @@ type State struct {
 	Lines map[int]*LineState
 	Upto  int
 	dirty bool
+	// flushed counts the flushes of w to the file (under mu); synced is
+	// the last flush an fsync is known to cover (under syncMu). The fsync
+	// runs outside mu: it takes tens of milliseconds on a busy disk, and
+	// holding mu through it stalled the collector, the waiter and the
+	// signer, and with them every worker.
+	flushed uint64
+	syncMu  sync.Mutex
+	synced  uint64
 }
 
 // OpenState opens (or creates) the journal at path for header. An existing
@@ -253,20 +261,35 @@ func (s *State) Get(line int) LineState {
 	return LineState{}
 }
 
-// Sync flushes the journal to stable storage.
+// Sync flushes the journal to stable storage: when it returns, every
+// line recorded before the call is on disk. Lines may be recorded while it
+// waits for the disk; they are covered by the next Sync.
 func (s *State) Sync() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.dirty {
-		return nil
+	if s.dirty {
+		if err := s.w.Flush(); err != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("state file: %w", err)
+		}
+		s.dirty = false
+		s.flushed++
 	}
-	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("state file: %w", err)
+	need := s.flushed
+	s.mu.Unlock()
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if s.synced >= need {
+		return nil // a concurrent Sync's fsync began after our flush
 	}
+	// Everything flushed before this fsync starts is covered by it, which
+	// may be more than need.
+	s.mu.Lock()
+	covered := s.flushed
+	s.mu.Unlock()
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("state file: %w", err)
 	}
-	s.dirty = false
+	s.synced = covered
 	return nil
 }
 

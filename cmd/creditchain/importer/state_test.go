@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,5 +121,62 @@ func TestStateRefusesAnotherFile(t *testing.T) {
 	}
 	if _, err := OpenState(path, testHeader); err == nil {
 		t.Error("a corrupt journal line was accepted")
+	}
+}
+
+// TestStateSyncConcurrent records and syncs from several goroutines, as
+// the signer, the collector, the waiter and the ticker do: when a Sync
+// returns, the lines its caller recorded before it are in the file (the
+// fsync runs outside the lock, so a Sync must not return on the strength
+// of another one that flushed earlier).
+func TestStateSyncConcurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "import-state")
+	s, err := OpenState(path, testHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers, perWriter = 4, 50
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			for i := range perWriter {
+				line := 2 + w*perWriter + i
+				tx := fmt.Sprintf("tx%d", line)
+				if err := s.Intent(line, tx, "2026-11-25T08:00:00Z", ""); err != nil {
+					errs <- err
+					return
+				}
+				if err := s.Sync(); err != nil {
+					errs <- err
+					return
+				}
+				raw, err := os.ReadFile(path)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !strings.Contains(string(raw), `"tx":"`+tx+`"`) {
+					errs <- fmt.Errorf("line %d not in the file after Sync returned", line)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = OpenState(path, testHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if len(s.Lines) != writers*perWriter {
+		t.Errorf("%d lines reloaded, want %d", len(s.Lines), writers*perWriter)
 	}
 }

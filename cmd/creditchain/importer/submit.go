@@ -83,6 +83,9 @@ func (s *session) plan(items []*Item) (toSend []*Item, earlier int) {
 		}
 	}
 	s.counts.ToSend = len(toSend)
+	s.counts.Valid = len(items)
+	s.counts.RefusedBefore = s.refusedEarlier
+	s.counts.Before = s.counts.Decided()
 	return toSend, earlier
 }
 
