@@ -181,7 +181,10 @@ func mustHeight(ctx context.Context, n *Node) uint64 {
 
 // collect reads more candidates: when none is pending it waits up to
 // IdleInterval for the first (none means an empty block), then up to
-// BlockInterval for more, until a block's worth is pending.
+// BlockInterval for more, until a block's worth is pending. A fetch only
+// returns once its batch is full or its wait is over, so the wait for the
+// first transaction asks for one: asking for a block's worth would hold
+// every quiet-time transaction for the whole IdleInterval.
 func (n *Node) collect(ctx context.Context, cons jetstream.Consumer, pending []candidate) ([]candidate, error) {
 	var out []candidate
 	deadline := time.Now().Add(n.cfg.IdleInterval)
@@ -193,7 +196,11 @@ func (n *Node) collect(ctx context.Context, cons jetstream.Consumer, pending []c
 		if wait <= 0 {
 			break
 		}
-		batch, err := cons.Fetch(n.cfg.MaxTxs-len(pending)-len(out), jetstream.FetchMaxWait(max(wait, 10*time.Millisecond)))
+		want := n.cfg.MaxTxs - len(pending) - len(out)
+		if len(pending)+len(out) == 0 {
+			want = 1
+		}
+		batch, err := cons.Fetch(want, jetstream.FetchMaxWait(max(wait, 10*time.Millisecond)))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
