@@ -45,7 +45,13 @@ bench: ## load benchmark (creditchain bench) and Go micro-benchmarks
 SOAK ?= 30m
 SOAK_RATE ?= 20
 SOAK_TIMEOUT ?= 60m
-soak: ## the 30-minute multi-process fault run (SOAK, SOAK_RATE); prints the fault table
+# Before it, SOAK_MEMORY of steady load (SOAK_MEMORY_RATE tx/s) on the same
+# multi-process network, sampling every process's resident memory: none may
+# keep growing (e2e/memory_test.go; `make test` runs it for a minute).
+SOAK_MEMORY ?= 10m
+SOAK_MEMORY_RATE ?= 200
+soak: ## 10 minutes of load with every process's memory sampled, then the 30-minute fault run; prints both tables
+	set -o pipefail; cd e2e && CREDITCHAIN_SOAK_MEMORY=$(SOAK_MEMORY) CREDITCHAIN_SOAK_MEMORY_RATE=$(SOAK_MEMORY_RATE) $(GO) test -count=1 -run '^TestMemoryBounded$$' -timeout $(SOAK_TIMEOUT) -v . | grep -v '^=== RUN'
 	cd e2e && CREDITCHAIN_SOAK=$(SOAK) CREDITCHAIN_SOAK_RATE=$(SOAK_RATE) $(GO) test -count=1 -run '^TestFault$$' -timeout $(SOAK_TIMEOUT) -v .
 
 # The 100,000-row import of docs/import-export.md: the e2e import test with a

@@ -132,9 +132,16 @@ func startFaultNet(t *testing.T) *faultNet {
 	// Every service ends up in network.json once its processes are up.
 	// dev, nats-server, etcd, postgres, intake, signer; a replicator and a
 	// query per institution; a consensus-ledger and an exit-contract per recorder.
+	// network.json is rewritten by a loop of the supervisor's own, so the
+	// last processes may appear a moment after the ready line.
 	want := 6 + 2*len(nf.Institutions) + 2*len(f.recorders())
-	if f.nprocs != want {
-		t.Fatalf("network.json lists %d processes, want %d: %+v", f.nprocs, want, nf.Processes)
+	for listed := time.Now().Add(30 * time.Second); f.nprocs != want; {
+		if time.Now().After(listed) {
+			t.Fatalf("network.json lists %d processes, want %d: %+v", f.nprocs, want, nf.Processes)
+		}
+		time.Sleep(250 * time.Millisecond)
+		nf = f.network()
+		f.nprocs = len(nf.Processes)
 	}
 	return f
 }
