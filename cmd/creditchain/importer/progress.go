@@ -57,7 +57,11 @@ func (p *progress) rates(now time.Time, c Counts, final bool) (sent, decided flo
 		if secs <= 0 {
 			return 0, 0
 		}
-		return float64(cur.sent) / max(p.sentAll.Sub(p.start).Seconds(), 1e-3), float64(cur.decided) / secs
+		sending := secs // interrupted: sending went on until now
+		if !p.sentAll.IsZero() {
+			sending = max(p.sentAll.Sub(p.start).Seconds(), 1e-3)
+		}
+		return float64(cur.sent) / sending, float64(cur.decided) / secs
 	}
 	{
 		i := 0

@@ -28,3 +28,15 @@ func TestProgressCountsDecidedRows(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressFinalRates checks the last line of an interrupted run: the
+// sending rate is over the whole run when sending never finished.
+func TestProgressFinalRates(t *testing.T) {
+	var out bytes.Buffer
+	p := newProgress(&out, false)
+	p.start = time.Now().Add(-10 * time.Second)
+	p.show(Counts{Valid: 4000, ToSend: 4000, Sent: 1000, Committed: 500}, true)
+	if line := out.String(); !strings.Contains(line, "at 50 rows/s") || !strings.Contains(line, "sent 1000/4000 at 100 rows/s") {
+		t.Errorf("final line of an interrupted run: %q", line)
+	}
+}
