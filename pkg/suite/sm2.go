@@ -1,5 +1,7 @@
 package suite
 
+//lint:file-ignore SA1019 gmsm's SM2 verifier takes an ecdsa.PublicKey with raw coordinates (see sm2PublicKey)
+
 import (
 	"bytes"
 	"crypto/ecdsa"
@@ -102,6 +104,9 @@ func sm2PublicKey(pub []byte) (*ecdsa.PublicKey, error) {
 	if _, err := ecdh.P256().NewPublicKey(pub); err != nil {
 		return nil, fmt.Errorf("sm2: public key: %w", err)
 	}
+	// gmsm's SM2 verifier takes an ecdsa.PublicKey with raw coordinates;
+	// the Go 1.26 replacements (ecdsa.ParseUncompressedPublicKey) know
+	// only the NIST curves. The point was validated just above.
 	return &ecdsa.PublicKey{
 		Curve: sm2.P256(),
 		X:     new(big.Int).SetBytes(pub[1:33]),
