@@ -65,19 +65,20 @@ func ServiceDeny() []string {
 func IntakePermissions() *Permissions {
 	return &Permissions{
 		PublishAllow:   []string{">"},
-		PublishDeny:    append([]string{streams.LedgerSubject, streams.VoteSubjectPrefix + ">"}, ServiceDeny()...),
+		PublishDeny:    append([]string{streams.LedgerSubject, streams.VoteSubjectPrefix + ">", streams.CosignedSubject}, ServiceDeny()...),
 		SubscribeAllow: []string{"_INBOX.>"},
 	}
 }
 
 // ConsensusPermissions let recorder id's consensus-ledger propose, append
 // and vote. It hears votes on its own subject only, so no recorder can
-// answer a proposal in another's name.
+// answer a proposal in another's name. Every recorder hears the cosigned
+// statements (equivocation evidence), which carry their own signatures.
 func ConsensusPermissions(id string) *Permissions {
 	return &Permissions{
 		PublishAllow:   []string{">"},
 		PublishDeny:    ServiceDeny(),
-		SubscribeAllow: []string{"_INBOX.>", streams.LedgerSubject, streams.VoteSubjectPrefix + id},
+		SubscribeAllow: []string{"_INBOX.>", streams.LedgerSubject, streams.VoteSubjectPrefix + id, streams.CosignedSubject},
 	}
 }
 

@@ -23,6 +23,12 @@ const (
 	SidecarsBucket = "SIDECARS"
 	// VoteSubjectPrefix + institution id is where a recorder answers proposals.
 	VoteSubjectPrefix = "cc.vote."
+	// CosignedSubject carries signed statements that a recorder cosigned a
+	// block header (the votes a leader counted, or any a third party
+	// holds), so that every recorder can catch one that cosigns two blocks
+	// at one height and view (equivocation). Core NATS, not a stream: the
+	// statements are verified on receipt of a conflict, never trusted.
+	CosignedSubject = "cc.cosigned"
 )
 
 // Header names carried on LEDGER messages.

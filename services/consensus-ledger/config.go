@@ -36,6 +36,13 @@ type Config struct {
 	// MaxSkew is how far a proposal's time may be from this node's clock.
 	MaxSkew time.Duration
 	Logger  *slog.Logger
+
+	// AdversaryCandidates is for adversary tests only and nil in
+	// production: when set, this node as leader proposes what it returns
+	// instead of the TXS candidates it consumed (the TXS range it claims
+	// stays the same), playing a leader that omits transactions, which
+	// honest recorders must refuse (coverage.go).
+	AdversaryCandidates func(candidates [][]byte) [][]byte
 }
 
 func (c *Config) defaults() {

@@ -130,6 +130,9 @@ func (n *Node) lead(ctx context.Context, view uint64) error {
 		if take > 0 {
 			txsSeq = pending[take-1].seq
 		}
+		if f := n.cfg.AdversaryCandidates; f != nil {
+			datas = f(datas) // adversary tests only: see Config
+		}
 		// The block's span continues its transactions' traces (intake put
 		// them in the TXS headers); propose carries it on to LEDGER.
 		bctx, span := telemetry.StartLinked(ctx, tracer, "consensus.block", traces,
@@ -254,10 +257,17 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 	p.Hash = built.Block.Hash
 	trace.SpanFromContext(ctx).SetAttributes(attribute.Int64("creditchain.height", int64(p.Height)), attribute.String("creditchain.block_hash", p.Hash))
 	began := time.Now()
-	if _, err := n.store.Pool.Exec(ctx, `INSERT INTO votes (height, view, hash) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`,
-		int64(p.Height), int64(view), p.Hash); err != nil {
+	// The leader's own cosignature obeys its persisted vote too: a second
+	// block at one height in one view would be equivocation.
+	var voted string
+	if err := n.store.Pool.QueryRow(ctx, `INSERT INTO votes (height, view, hash) VALUES ($1,$2,$3)
+		ON CONFLICT (height, view) DO UPDATE SET height = votes.height RETURNING hash`,
+		int64(p.Height), int64(view), p.Hash).Scan(&voted); err != nil {
 		n.mu.Unlock()
-		return 0, err
+		return 0, fmt.Errorf("persist own vote for block %d: %w", p.Height, err)
+	} else if voted != p.Hash {
+		n.mu.Unlock()
+		return 0, fmt.Errorf("already voted for %s at height %d in view %d", voted, p.Height, view)
 	}
 	own, err := n.sign(built.Block)
 	n.mu.Unlock()
@@ -285,6 +295,7 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 		var skewed bool
 		votes, skewed = n.gather(ctx, p, built.Block, epoch, need-1)
 		votes[n.cfg.Key.Institution] = own
+		n.gossipVotes(built.Block, votes)
 		if len(votes) >= need {
 			break
 		}

@@ -55,6 +55,10 @@ type Node struct {
 		hash         string
 		vote         *Vote
 	}
+	// equiv catches recorders that cosign two blocks at one height and
+	// view; coverage checks that proposals leave out no TXS message.
+	equiv    *equivocations
+	coverage coverageReader
 }
 
 // Stats counts what this node did; tests and metrics read it.
@@ -127,6 +131,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	if _, err := n.nc.Subscribe(streams.VoteSubjectPrefix+cfg.Key.Institution, n.handleProposal); err != nil {
+		n.Close()
+		return nil, err
+	}
+	if err := n.startEquivocation(ctx); err != nil {
 		n.Close()
 		return nil, err
 	}
@@ -285,6 +293,7 @@ func (n *Node) refuse(ctx context.Context, ref *chain.RefusedError, data []byte)
 	n.cfg.Logger.Error("refused block from LEDGER", "institution", n.cfg.Key.Institution, "kind", ref.Kind, "height", ref.Height, "err", ref.Err)
 	_, _ = n.store.Pool.Exec(ctx, `INSERT INTO alerts (kind, height, detail, data) VALUES ($1,$2,$3,$4)`,
 		"block_refused_"+ref.Kind, int64(ref.Height), ref.Error(), data)
+	n.observeBlockData(ctx, data)
 }
 
 // evidence keeps a record of misbehaviour in this node's alerts table.

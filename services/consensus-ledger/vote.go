@@ -124,12 +124,21 @@ func (n *Node) vote(ctx context.Context, p *chain.Proposal, own bool) (*Vote, er
 	if err := n.checkProposer(ctx, p.Proposer); err != nil {
 		return nil, err
 	}
+	// The TXS range the proposal covers is read while the block re-executes.
+	cov, err := n.startCoverage(ctx, head, p)
+	if err != nil {
+		return nil, err
+	}
+	defer cov.wait()
 	built, err := n.applier.Build(ctx, head, p)
 	if err != nil {
 		return nil, err
 	}
 	if built.Block.Hash != p.Hash {
 		return nil, fmt.Errorf("re-executing the proposal for %d gives block %s, not %s", p.Height, built.Block.Hash, p.Hash)
+	}
+	if err := n.checkCoverage(p, cov); err != nil {
+		return nil, err
 	}
 	var have string
 	if err := n.store.Pool.QueryRow(ctx, `INSERT INTO votes (height, view, hash) VALUES ($1,$2,$3)

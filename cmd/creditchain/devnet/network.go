@@ -55,6 +55,10 @@ type Options struct {
 	IdleInterval           time.Duration
 	Logger                 *slog.Logger
 	Progress               func(string)
+	// AdversaryCandidates is for adversary tests only: it becomes each
+	// recorder's consensus.Config.AdversaryCandidates, told which recorder
+	// is leading, so that a test can make any leader omit transactions.
+	AdversaryCandidates func(institution string, candidates [][]byte) [][]byte
 }
 
 // withDefaults fills what o leaves unset: six institutions of which four
@@ -297,11 +301,15 @@ func (n *Network) StartConsensus(ctx context.Context, id string) error {
 		return err
 	}
 	sctx, cancel := context.WithCancel(context.Background())
-	node, err := consensus.Start(sctx, consensus.Config{
+	cfg := consensus.Config{
 		Genesis: n.Genesis, Key: in.Key, DatabaseURL: url, NATSURL: n.natsURLFor(NATSConsensusUser(id)),
 		EtcdEndpoints: n.Env.Etcd.Endpoints(), Clock: n.opts.Clock,
 		BlockInterval: n.opts.BlockInterval, IdleInterval: n.opts.IdleInterval, Logger: n.opts.Logger,
-	})
+	}
+	if f := n.opts.AdversaryCandidates; f != nil {
+		cfg.AdversaryCandidates = func(c [][]byte) [][]byte { return f(id, c) }
+	}
+	node, err := consensus.Start(sctx, cfg)
 	if err != nil {
 		cancel()
 		return err
