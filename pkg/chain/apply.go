@@ -86,6 +86,12 @@ func (a *Applier) Apply(ctx context.Context, b *block.Block, streamSeq uint64) e
 	}
 	u, err := a.Prepare(ctx, head, b)
 	if err != nil {
+		// Verification read the state while another writer of this database
+		// may have been applying this very block (its transactions then look
+		// already committed): a block that is now held is no refusal.
+		if a.holds(ctx, b) {
+			return ErrAlreadyApplied
+		}
 		return err
 	}
 	u.StreamSeq = streamSeq
@@ -97,12 +103,20 @@ func (a *Applier) Apply(ctx context.Context, b *block.Block, streamSeq uint64) e
 // the same block first: that is ErrAlreadyApplied, not a failure.
 func (a *Applier) write(ctx context.Context, u *pgstore.BlockUpdate) error {
 	err := a.Store.ApplyBlock(ctx, u, nil)
-	if errors.Is(err, pgstore.ErrHeadMoved) {
-		if have, herr := a.Store.BlockHash(ctx, u.Block.Header.Height); herr == nil && have == u.Block.Hash {
-			return ErrAlreadyApplied
-		}
+	if errors.Is(err, pgstore.ErrHeadMoved) && a.holds(ctx, u.Block) {
+		return ErrAlreadyApplied
 	}
 	return err
+}
+
+// holds reports whether the database now holds exactly b at its height.
+func (a *Applier) holds(ctx context.Context, b *block.Block) bool {
+	head, err := a.Store.Head(ctx)
+	if err != nil || head.Height < b.Header.Height {
+		return false
+	}
+	have, err := a.Store.BlockHash(ctx, b.Header.Height)
+	return err == nil && have == b.Hash
 }
 
 // Prepare verifies b as the successor of head (links, roots, epoch,
