@@ -358,7 +358,10 @@ func (n *Node) propose(ctx context.Context, view, last uint64, candidates [][]by
 	for i, tx := range built.Update.Txs {
 		ids[i] = tx.ID
 	}
-	receipts <- receiptJob{block: b, ids: ids}
+	select {
+	case receipts <- receiptJob{block: b, ids: ids}:
+	case <-ctx.Done():
+	}
 	// Where a block's time goes, at debug level, for tuning.
 	n.cfg.Logger.Debug("block appended", "height", p.Height, "txs", len(b.Txs), "build", dBuild,
 		"votes", dVotes, "append", dPub, "apply", dApply)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/creditchain/creditchain/pkg/block"
 	"github.com/creditchain/creditchain/pkg/streams"
@@ -93,8 +94,14 @@ type receiptJob struct {
 func (n *Node) writeReceipts(ctx context.Context, jobs <-chan receiptJob, done chan<- struct{}) {
 	defer close(done)
 	for j := range jobs {
-		if err := n.publishReceipts(ctx, j.block, j.ids); err != nil && ctx.Err() == nil {
+		// Bounded: an acknowledgement lost with a NATS restart must not
+		// hold the queue, and so the leader, forever. A receipt lost that
+		// way leaves its transaction "pending" at intake although the
+		// chain and every replica hold it (docs/reliability.md).
+		jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if err := n.publishReceipts(jctx, j.block, j.ids); err != nil && ctx.Err() == nil {
 			n.cfg.Logger.Warn("publish receipts", "height", j.block.Header.Height, "err", err)
 		}
+		cancel()
 	}
 }
