@@ -71,6 +71,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	rate := fs.String("rate", "max", "transactions per second, or max")
 	workers := fs.Int("workers", 32, "concurrent submitters")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	blockInterval := fs.Duration("block-interval", 0, "with no --network: how long a leader collects after the first transaction (default: the dev network's)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the whole dev network when it started one) to `FILE`")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -95,7 +96,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 		defer os.RemoveAll(dir)
 		fmt.Fprintln(stderr, "bench: starting a dev network in", dir)
-		n, err := devnet.Start(ctx, devnet.Options{Dir: dir, IntakePort: -1, PortalPort: -1,
+		n, err := devnet.Start(ctx, devnet.Options{Dir: dir, IntakePort: -1, PortalPort: -1, BlockInterval: *blockInterval,
 			Progress: func(s string) { fmt.Fprintln(stderr, "bench:", s) }})
 		if err != nil {
 			fmt.Fprintln(stderr, "bench:", err)
