@@ -175,12 +175,6 @@ func bench(ctx context.Context, path string, d time.Duration, perSecond, workers
 	end := start.Add(d)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	var tick <-chan time.Time
-	if perSecond > 0 {
-		t := time.NewTicker(time.Second / time.Duration(perSecond))
-		defer t.Stop()
-		tick = t.C
-	}
 	runID := make([]byte, 4)
 	_, _ = rand.Read(runID)
 	base := 2_000_000 + int(runID[0])<<16 + int(runID[1])<<8 // distinct subjects per run
@@ -189,14 +183,22 @@ func bench(ctx context.Context, path string, d time.Duration, perSecond, workers
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(end) && ctx.Err() == nil {
-				if tick != nil {
+				i := next.Add(1)
+				if perSecond > 0 {
+					// Transaction i is due at start + i/rate: a schedule, not a
+					// ticker, which drops ticks on a busy machine and offers
+					// less than asked.
+					due := start.Add(time.Duration(i) * time.Second / time.Duration(perSecond))
+					if !due.Before(end) {
+						return
+					}
 					select {
-					case <-tick:
+					case <-time.After(time.Until(due)):
 					case <-ctx.Done():
 						return
 					}
 				}
-				b.submitOne(ctx, base+int(next.Add(1)))
+				b.submitOne(ctx, base+int(i))
 			}
 		}()
 	}
