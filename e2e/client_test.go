@@ -19,7 +19,13 @@ import (
 	"github.com/creditchain/creditchain/pkg/txn"
 )
 
-func TestMain(m *testing.M) { os.Exit(harness.RunTests(m)) }
+func TestMain(m *testing.M) {
+	code := harness.RunTests(m)
+	if faultBinDir != "" {
+		os.RemoveAll(faultBinDir)
+	}
+	os.Exit(code)
+}
 
 // startNetwork starts a dev network on the shared harness with its own NATS.
 func startNetwork(t *testing.T, opts devnet.Options) *devnet.Network {

@@ -48,12 +48,17 @@ type faultNet struct {
 	nprocs  int                      // processes listed once the network is up
 }
 
+// faultBinDir holds the CLI built for this test binary; TestMain removes
+// it once every test is done (tests share it, so none may remove it).
+var faultBinDir string
+
 // buildCreditchain builds the CLI once per test binary.
 var buildCreditchain = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "cc-fault-bin-")
 	if err != nil {
 		return "", err
 	}
+	faultBinDir = dir
 	bin := filepath.Join(dir, "creditchain")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/creditchain/creditchain/cmd/creditchain").CombinedOutput()
 	if err != nil {
@@ -69,7 +74,6 @@ func startFaultNet(t *testing.T) *faultNet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(filepath.Dir(bin)) })
 	f := &faultNet{t: t, dir: filepath.Join(t.TempDir(), "net"), bin: bin, exited: make(chan struct{}), pools: map[string]*pgxpool.Pool{}}
 	out, err := os.Create(filepath.Join(filepath.Dir(f.dir), "dev.out"))
 	if err != nil {
