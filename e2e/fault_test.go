@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -164,20 +163,8 @@ type faultRow struct {
 // random order each until that time is up, and CREDITCHAIN_SOAK_RATE sets
 // the load (transactions per second).
 func TestFault(t *testing.T) {
-	soak := time.Duration(0)
-	if s := os.Getenv("CREDITCHAIN_SOAK"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			t.Fatalf("CREDITCHAIN_SOAK=%q: want a duration such as 30m", s)
-		}
-		soak = d
-	}
-	rate := 20
-	if s := os.Getenv("CREDITCHAIN_SOAK_RATE"); s != "" {
-		if _, err := fmt.Sscan(s, &rate); err != nil || rate <= 0 {
-			t.Fatalf("CREDITCHAIN_SOAK_RATE=%q: want a positive integer", s)
-		}
-	}
+	soak := envDuration(t, "CREDITCHAIN_SOAK", 0)
+	rate := envPositive(t, "CREDITCHAIN_SOAK_RATE", 20)
 	began := time.Now()
 	f := startFaultNet(t)
 	t.Logf("network up in %s: %d processes", time.Since(began).Round(time.Second), f.nprocs)

@@ -18,12 +18,7 @@ import (
 // prints the table either way.
 func TestMemoryBounded(t *testing.T) {
 	d := envDuration(t, "CREDITCHAIN_SOAK_MEMORY", time.Minute)
-	rate := 100
-	if s := os.Getenv("CREDITCHAIN_SOAK_MEMORY_RATE"); s != "" {
-		if _, err := fmt.Sscan(s, &rate); err != nil || rate <= 0 {
-			t.Fatalf("CREDITCHAIN_SOAK_MEMORY_RATE=%q: want a positive integer", s)
-		}
-	}
+	rate := envPositive(t, "CREDITCHAIN_SOAK_MEMORY_RATE", 100)
 	f := startFaultNet(t)
 	load := startFaultLoad(t, f, rate)
 	every := max(d/40, 2*time.Second)
@@ -97,6 +92,20 @@ func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 		t.Fatalf("%s=%q: want a duration such as 10m", name, s)
 	}
 	return d
+}
+
+// envPositive is the positive integer in the environment variable name,
+// or def when it is unset.
+func envPositive(t *testing.T, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, s)
+	}
+	return n
 }
 
 // residentKiB is VmRSS of pid, from /proc.

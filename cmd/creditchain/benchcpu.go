@@ -66,7 +66,7 @@ func descendantCPU(pid int, comm string) time.Duration {
 		procs[id] = p
 	}
 	var ticks int64
-	for id, p := range procs {
+	for _, p := range procs {
 		if p.comm != comm {
 			continue
 		}
@@ -79,7 +79,6 @@ func descendantCPU(pid int, comm string) time.Duration {
 				break
 			}
 		}
-		_ = id
 	}
 	return time.Duration(ticks) * time.Second / clockTicks
 }
