@@ -152,6 +152,9 @@ func startFaultNet(t *testing.T) *faultNet {
 
 // stop asks the supervisor to stop and checks that it did, with every child.
 func (f *faultNet) stop() {
+	if f.t.Failed() {
+		f.dumpLogs()
+	}
 	for _, p := range f.pools {
 		p.Close()
 	}
@@ -170,6 +173,22 @@ func (f *faultNet) stop() {
 		_ = f.cmd.Process.Kill()
 		<-f.exited
 		f.t.Errorf("creditchain dev did not stop within a minute of SIGTERM")
+	}
+}
+
+// dumpLogs prints the end of every process's log (DIR/logs), and of the
+// supervisor's own output, so that a failure in CI says why a process died.
+func (f *faultNet) dumpLogs() {
+	logs, _ := filepath.Glob(filepath.Join(f.dir, "logs", "*.log"))
+	logs = append(logs, filepath.Join(filepath.Dir(f.dir), "dev.out"))
+	for _, name := range logs {
+		raw, err := os.ReadFile(name)
+		if err != nil || len(raw) == 0 {
+			continue
+		}
+		lines := bytes.Split(bytes.TrimRight(raw, "\n"), []byte("\n"))
+		lines = lines[max(0, len(lines)-25):]
+		f.t.Logf("last lines of %s:\n%s", filepath.Base(name), bytes.Join(lines, []byte("\n")))
 	}
 }
 

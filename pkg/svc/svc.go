@@ -92,14 +92,34 @@ func Context() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
+// ProcessTokenEnv names the environment variable through which a
+// supervisor hands a process its token; Serve answers /healthz and /readyz
+// with it in the ProcessTokenHeader header.
+const (
+	ProcessTokenEnv    = "CREDITCHAIN_PROCESS_TOKEN"
+	ProcessTokenHeader = "Creditchain-Process-Token"
+)
+
 // Serve serves mux (which gets /healthz, /readyz and /metrics added) on
 // addr until ctx ends, then shuts down gracefully. ready reports readiness.
 func Serve(ctx context.Context, addr string, mux *http.ServeMux, ready func() error) error {
 	if mux == nil {
 		mux = http.NewServeMux()
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	// A supervisor that starts us names this process with a token, and
+	// checks it in the health answers: the port it gave us may have been
+	// taken by another program, whose /readyz must not count as ours.
+	token := os.Getenv(ProcessTokenEnv)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if token != "" {
+			w.Header().Set(ProcessTokenHeader, token)
+		}
+		w.WriteHeader(http.StatusOK)
+	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if token != "" {
+			w.Header().Set(ProcessTokenHeader, token)
+		}
 		if ready != nil {
 			if err := ready(); err != nil {
 				http.Error(w, err.Error(), http.StatusServiceUnavailable)

@@ -2,6 +2,7 @@ package devnet
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"github.com/creditchain/creditchain/pkg/pgstore"
 	"github.com/creditchain/creditchain/pkg/registry"
 	"github.com/creditchain/creditchain/pkg/suite"
+	"github.com/creditchain/creditchain/pkg/svc"
 	"github.com/nats-io/nats.go"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -119,7 +121,8 @@ type proc struct {
 	started time.Time
 	next    time.Time // earliest restart once it has exited
 	backoff time.Duration
-	noted   bool // its exit has been logged and scheduled
+	noted   bool   // its exit has been logged and scheduled
+	token   string // answered in its health checks (svc.ProcessTokenHeader)
 }
 
 func (p *proc) exited() bool {
@@ -294,16 +297,28 @@ func (s *Supervisor) waitFor(ctx context.Context, what string, within time.Durat
 		if err == nil {
 			return nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if time.Now().After(deadline) || ctx.Err() != nil || errors.Is(err, errExited) {
 			return fmt.Errorf("%s not ready within %s: %w (logs in %s)", what, within, err, s.logDir)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
+// waitReady polls sp's readiness URL until the process started for sp
+// answers 200 with its own token: another program that took the port
+// meanwhile does not count. A process that exits fails the wait at once.
 func (s *Supervisor) waitReady(ctx context.Context, sp procSpec, within time.Duration) error {
 	hc := &http.Client{Timeout: 2 * time.Second}
+	s.mu.Lock()
+	p := s.procs[sp.key()]
+	s.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("%s was not started", sp.key())
+	}
 	return s.waitFor(ctx, sp.key(), within, func(ctx context.Context) error {
+		if p.exited() {
+			return fmt.Errorf("%w (%s); its log ends:\n%s", errExited, p.cmd.ProcessState, s.logTail(sp, 10))
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, sp.Ready, nil)
 		if err != nil {
 			return err
@@ -316,8 +331,31 @@ func (s *Supervisor) waitReady(ctx context.Context, sp procSpec, within time.Dur
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("%s: %s", sp.Ready, resp.Status)
 		}
+		if resp.Header.Get(svc.ProcessTokenHeader) != p.token {
+			return fmt.Errorf("%s answered by another program than the one started", sp.Ready)
+		}
 		return nil
 	})
+}
+
+var errExited = errors.New("exited")
+
+// logName is the base name of sp's log in Dir/logs.
+func (sp procSpec) logName() string {
+	if sp.Institution != "" {
+		return sp.Name + "-" + sp.Institution + ".log"
+	}
+	return sp.Name + ".log"
+}
+
+// logTail is the last n lines of sp's log.
+func (s *Supervisor) logTail(sp procSpec, n int) string {
+	raw, err := os.ReadFile(filepath.Join(s.logDir, sp.logName()))
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // writeUsers writes the NATS users membership e entitles where the NATS
@@ -502,11 +540,8 @@ func (s *Supervisor) proxy(id, natsHost string) (*cutProxy, error) {
 // start launches sp as a child process: `creditchain serve TARGET ARGS`,
 // output appended to Dir/logs/NAME[-INSTITUTION].log.
 func (s *Supervisor) start(sp procSpec) error {
-	name := sp.Name
-	if sp.Institution != "" {
-		name += "-" + sp.Institution
-	}
-	logf, err := os.OpenFile(filepath.Join(s.logDir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	name := strings.TrimSuffix(sp.logName(), ".log")
+	logf, err := os.OpenFile(filepath.Join(s.logDir, sp.logName()), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("log of %s: %w", name, err)
 	}
@@ -516,14 +551,15 @@ func (s *Supervisor) start(sp procSpec) error {
 	}
 	cmd := exec.Command(s.exe, append([]string{"serve", target}, sp.Args...)...)
 	cmd.Dir = s.opts.Dir
-	cmd.Env = append(childEnv(), sp.Env...)
+	token := rand.Text()
+	cmd.Env = append(append(childEnv(), sp.Env...), svc.ProcessTokenEnv+"="+token)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// The kernel sends the parent-death signal when the thread that forked
 	// the child exits: fork from a goroutine locked to its own thread for
 	// the child's whole life (the runtime does not retire a locked thread
 	// while its goroutine is blocked in Wait).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p := &proc{spec: sp, cmd: cmd, done: make(chan struct{}), started: time.Now(), backoff: 250 * time.Millisecond}
+	p := &proc{spec: sp, cmd: cmd, done: make(chan struct{}), started: time.Now(), backoff: 250 * time.Millisecond, token: token}
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -556,7 +592,8 @@ func (s *Supervisor) start(sp procSpec) error {
 func childEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CREDITCHAIN_NATS=") && !strings.HasPrefix(kv, "CREDITCHAIN_KEY_ID=") {
+		if !strings.HasPrefix(kv, "CREDITCHAIN_NATS=") && !strings.HasPrefix(kv, "CREDITCHAIN_KEY_ID=") &&
+			!strings.HasPrefix(kv, svc.ProcessTokenEnv+"=") {
 			env = append(env, kv)
 		}
 	}
@@ -650,6 +687,13 @@ func (s *Supervisor) reconcile(ctx context.Context) {
 			p.next = now.Add(p.backoff)
 			s.opts.Logger.Warn("process exited; restarting", "process", sp.Name, "institution", sp.Institution,
 				"pid", p.cmd.Process.Pid, "state", p.cmd.ProcessState.String(), "after", p.backoff)
+			// Another program may have taken its port while it was down
+			// (or before it first bound it): it would never come back
+			// there, so it gets another one (and network.json says so).
+			if port := listenPort(sp.Args); port > 0 && now.Sub(p.started) < 10*time.Second && !portFree(port) {
+				s.opts.Logger.Warn("its port is taken by another program; moving it", "process", sp.key(), "port", port)
+				s.ports.forget(sp.key())
+			}
 		case now.After(p.next):
 			due = append(due, sp)
 		}
@@ -939,68 +983,4 @@ func stopProcs(ps []*proc, grace time.Duration) {
 			<-p.done
 		}
 	}
-}
-
-// portBook remembers the port of each process in a file, so that a network
-// resumed from its directory comes back on the same URLs when they are free.
-type portBook struct {
-	path string
-	mu   sync.Mutex
-	file map[string]int // as remembered
-	now  map[string]int // as chosen for this run
-}
-
-func loadPortBook(path string) (*portBook, error) {
-	b := &portBook{path: path, file: map[string]int{}, now: map[string]int{}}
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return b, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if err := json.Unmarshal(raw, &b.file); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return b, nil
-}
-
-// get returns key's port for this run: the one chosen before; else the
-// remembered one, or want (>0), when free; else a free one.
-func (b *portBook) get(key string, want int) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if p, ok := b.now[key]; ok {
-		return p, nil
-	}
-	var port int
-	for _, p := range []int{b.file[key], want} {
-		if p > 0 && portFree(p) {
-			port = p
-			break
-		}
-	}
-	if port == 0 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, fmt.Errorf("find a free port: %w", err)
-		}
-		port = ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-	}
-	b.now[key], b.file[key] = port, port
-	raw, _ := json.MarshalIndent(b.file, "", "  ")
-	if err := os.WriteFile(b.path, raw, 0o644); err != nil {
-		return 0, fmt.Errorf("write %s: %w", b.path, err)
-	}
-	return port, nil
-}
-
-func portFree(p int) bool {
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-	if err != nil {
-		return false
-	}
-	ln.Close()
-	return true
 }
