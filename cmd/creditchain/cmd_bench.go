@@ -170,14 +170,15 @@ func bench(ctx context.Context, path string, d time.Duration, perSecond, workers
 			p.Close()
 		}
 	}()
+	runID := make([]byte, 4)
+	_, _ = rand.Read(runID)
+	base := 2_000_000 + int(runID[0])<<16 + int(runID[1])<<8 // distinct subjects per run
+	pool := b.presign(ctx, base, presignCount(d, perSecond), log)
 	cpu0 := measureCPU()
 	start := time.Now()
 	end := start.Add(d)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	runID := make([]byte, 4)
-	_, _ = rand.Read(runID)
-	base := 2_000_000 + int(runID[0])<<16 + int(runID[1])<<8 // distinct subjects per run
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -198,7 +199,14 @@ func bench(ctx context.Context, path string, d time.Duration, perSecond, workers
 						return
 					}
 				}
-				b.submitOne(ctx, base+int(i))
+				if i <= int64(len(pool)) && pool[i-1].body != nil && time.Since(pool[i-1].signed) < presignedFor {
+					b.send(ctx, pool[i-1])
+					pool[i-1] = benchTx{}
+					continue
+				}
+				if tx, err := b.prepare(base + int(i)); err == nil {
+					b.send(ctx, tx)
+				}
 			}
 		}()
 	}
@@ -280,10 +288,18 @@ func openBench(ctx context.Context, path string) (*benchRun, error) {
 	return b, nil
 }
 
-func (b *benchRun) submitOne(ctx context.Context, i int) {
+// benchTx is one signed submission, ready to post.
+type benchTx struct {
+	id     string
+	body   []byte
+	signed time.Time
+}
+
+// prepare signs record.create number i (a fresh organization).
+func (b *benchRun) prepare(i int) (benchTx, error) {
 	code, err := devnet.DevUSCC(i)
 	if err != nil {
-		return
+		return benchTx{}, err
 	}
 	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	payload, _ := json.Marshal(map[string]any{
@@ -297,10 +313,19 @@ func (b *benchRun) submitOne(ctx context.Context, i int) {
 	env := &txn.Envelope{Chain: b.nf.ChainID, Type: "record.create", Submitter: b.key.Institution,
 		Nonce: hex.EncodeToString(nonce), CreatedAt: txn.FormatTime(time.Now().UTC()), Payload: payload}
 	if err := txn.Sign(env, b.suite, b.key.PrivateKey(), b.key.KeyID); err != nil {
-		return
+		return benchTx{}, err
 	}
-	id, _ := env.ID(b.suite)
-	body, _ := json.Marshal(txn.Submission{Tx: env})
+	id, err := env.ID(b.suite)
+	if err != nil {
+		return benchTx{}, err
+	}
+	body, err := json.Marshal(txn.Submission{Tx: env})
+	return benchTx{id: id, body: body, signed: time.Now()}, err
+}
+
+// send posts tx to intake (retrying what may not have arrived) and counts it.
+func (b *benchRun) send(ctx context.Context, tx benchTx) {
+	id, body := tx.id, tx.body
 	b.offered.Add(1)
 	b.submitted.Store(id, time.Now())
 	for attempt := 0; attempt < 5; attempt++ {

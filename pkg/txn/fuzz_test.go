@@ -2,6 +2,7 @@ package txn
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -95,5 +96,44 @@ func FuzzDecodePayload(f *testing.F) {
 		e := &Envelope{Chain: "c", Type: typ, Submitter: vectorUSCC, Nonce: "0123456789abcdef",
 			CreatedAt: "2026-11-25T08:00:00Z", Payload: data}
 		_ = ValidateWith(nil, e, p, nil, testNow)
+	})
+}
+
+// FuzzDecodeStrictAgreesWithEncodingJSON: whatever the strict decoder
+// accepts, encoding/json decodes to the same Go value (it was the decoder
+// before, after the same shape checks).
+func FuzzDecodeStrictAgreesWithEncodingJSON(f *testing.F) {
+	for i, typ := range Types {
+		f.Add(uint8(i), []byte(validPayloads[typ]))
+	}
+	f.Add(uint8(len(Types)), []byte(vectorEd25519Canonical))
+	f.Add(uint8(len(Types)+1), []byte(`{"tx":`+vectorEd25519Canonical+`,"personal":`+vectorPersonal+`}`))
+	f.Add(uint8(0), []byte(`{"a\u0041":"\u00e9\n\"x\\"}`))
+	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
+		kinds := len(Types) + 2
+		var mk func() any
+		switch k := int(which) % kinds; {
+		case k < len(Types):
+			mk = payloadTypes[Types[k]]
+		case k == len(Types):
+			mk = func() any { return new(Envelope) }
+		default:
+			mk = func() any { return new(Submission) }
+		}
+		c, aerr := canonicalize(data, "body")
+		if aerr != nil {
+			return
+		}
+		ours := mk()
+		if decodeStrict(c, ours, "body") != nil {
+			return
+		}
+		theirs := mk()
+		if err := json.Unmarshal(c, theirs); err != nil {
+			t.Fatalf("strict decoder accepted %s, encoding/json refuses it: %v", c, err)
+		}
+		if !reflect.DeepEqual(ours, theirs) {
+			t.Fatalf("%s decodes differently:\nstrict        %+v\nencoding/json %+v", c, ours, theirs)
+		}
 	})
 }
