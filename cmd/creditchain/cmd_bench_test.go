@@ -18,18 +18,7 @@ import (
 func TestBenchAgainstNetwork(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	env, err := harness.Start(ctx, harness.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Close() })
-	dir := t.TempDir()
-	n, err := devnet.Start(ctx, devnet.Options{Dir: dir, Env: env, IntakePort: -1, PortalPort: -1,
-		BlockInterval: 50 * time.Millisecond, IdleInterval: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Close)
+	_, dir := startTestNetwork(ctx, t)
 	code, out, errs := runCmd(t, "bench", "--network", filepath.Join(dir, "network.json"), "--duration", "3s", "--rate", "40", "--json")
 	if code != 0 {
 		t.Fatalf("bench: exit %d\n%s\n%s", code, out, errs)
@@ -74,4 +63,23 @@ func TestPresignCount(t *testing.T) {
 			t.Errorf("presignCount(%s, %d) = %d, want %d", c.d, c.rate, got, c.want)
 		}
 	}
+}
+
+// startTestNetwork starts a dev network in-process on a throwaway harness,
+// both stopped when the test ends, and returns it with its directory.
+func startTestNetwork(ctx context.Context, t *testing.T) (*devnet.Network, string) {
+	t.Helper()
+	env, err := harness.Start(ctx, harness.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Close() })
+	dir := t.TempDir()
+	n, err := devnet.Start(ctx, devnet.Options{Dir: dir, Env: env, IntakePort: -1, PortalPort: -1,
+		BlockInterval: 50 * time.Millisecond, IdleInterval: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	return n, dir
 }

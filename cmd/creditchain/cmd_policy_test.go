@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditchain/creditchain/cmd/creditchain/devnet"
-	"github.com/creditchain/creditchain/pkg/harness"
 	"github.com/creditchain/creditchain/pkg/ledger"
 	"github.com/creditchain/creditchain/pkg/policy"
 )
@@ -128,18 +126,7 @@ func TestPolicyCommandErrors(t *testing.T) {
 func TestPolicyProposeApproveList(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	env, err := harness.Start(ctx, harness.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Close() })
-	dir := t.TempDir()
-	n, err := devnet.Start(ctx, devnet.Options{Dir: dir, Env: env, IntakePort: -1, PortalPort: -1,
-		BlockInterval: 50 * time.Millisecond, IdleInterval: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Close)
+	n, dir := startTestNetwork(ctx, t)
 	netFile := filepath.Join(dir, "network.json")
 	key := func(i int) string { return filepath.Join(dir, "keys", n.Institutions[i].Member.ID+".json") }
 	const center, market, tax, ecology = 0, 2, 3, 4
