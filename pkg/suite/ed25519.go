@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
@@ -69,7 +70,44 @@ func (ed25519Suite) Verify(pub, msg, sig []byte) bool {
 	if len(pub) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize {
 		return false
 	}
+	if k := expanded(pub); k != nil {
+		return voi.VerifyExpandedWithOptions(k, msg, sig, zip215)
+	}
 	return voi.VerifyWithOptions(voi.PublicKey(pub), msg, sig, zip215)
+}
+
+// expandedKeys caches public keys decompressed with their precomputed
+// tables: a network verifies everything against a few dozen member keys,
+// and decompressing the key was a quarter of each check. Bounded, since a
+// caller may hand in any key.
+var expandedKeys struct {
+	sync.Mutex
+	m map[[ed25519.PublicKeySize]byte]*voi.ExpandedPublicKey
+}
+
+const maxExpandedKeys = 4096
+
+// expanded is pub's cached expanded form, or nil when pub does not
+// decompress (the plain check then refuses it) or the cache is full.
+func expanded(pub []byte) *voi.ExpandedPublicKey {
+	key := [ed25519.PublicKeySize]byte(pub)
+	expandedKeys.Lock()
+	defer expandedKeys.Unlock()
+	if k, ok := expandedKeys.m[key]; ok {
+		return k
+	}
+	if len(expandedKeys.m) >= maxExpandedKeys {
+		return nil
+	}
+	k, err := voi.NewExpandedPublicKey(voi.PublicKey(pub))
+	if err != nil {
+		return nil
+	}
+	if expandedKeys.m == nil {
+		expandedKeys.m = map[[ed25519.PublicKeySize]byte]*voi.ExpandedPublicKey{}
+	}
+	expandedKeys.m[key] = k
+	return k
 }
 
 // minBatch is the size below which checking one by one is as fast.
@@ -89,7 +127,11 @@ func (s ed25519Suite) verifyBatch(items []SignedMessage) []bool {
 		if len(it.Public) != ed25519.PublicKeySize || len(it.Sig) != ed25519.SignatureSize {
 			continue
 		}
-		bv.AddWithOptions(voi.PublicKey(it.Public), it.Message, it.Sig, zip215)
+		if k := expanded(it.Public); k != nil {
+			bv.AddExpandedWithOptions(k, it.Message, it.Sig, zip215)
+		} else {
+			bv.AddWithOptions(voi.PublicKey(it.Public), it.Message, it.Sig, zip215)
+		}
 		idx = append(idx, i)
 	}
 	// Verify falls back to checking each signature when the batch fails,
