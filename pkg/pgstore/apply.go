@@ -183,7 +183,7 @@ func upsertRecords(ctx context.Context, tx pgx.Tx, recs map[string]*ledger.Recor
 		statuses, docs = append(statuses, r.Status), append(docs, string(doc))
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO records (record_id, subject_code, subject_kind, category, authority, document_no, status, doc, updated_height)
-		SELECT id, code, kind, cat, auth, doc_no, st, doc::jsonb, $9
+		SELECT id, code, kind, cat, auth, doc_no, st, doc::json, $9
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
 			AS r(id, code, kind, cat, auth, doc_no, st, doc)
 		ON CONFLICT (record_id) DO UPDATE SET status = excluded.status, doc = excluded.doc, updated_height = excluded.updated_height`,

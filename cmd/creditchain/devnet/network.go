@@ -74,7 +74,13 @@ func (o Options) withDefaults() Options {
 		o.Suite = suite.Ed25519
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		// Warnings only, as the multi-process services log:
+		// CREDITCHAIN_LOG_LEVEL=info (or debug) says more.
+		level := slog.LevelWarn
+		if err := level.UnmarshalText([]byte(os.Getenv("CREDITCHAIN_LOG_LEVEL"))); err != nil {
+			level = slog.LevelWarn
+		}
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	}
 	if o.Progress == nil {
 		o.Progress = func(string) {}
