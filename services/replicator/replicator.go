@@ -118,7 +118,10 @@ func Start(ctx context.Context, cfg Config) (*Replicator, error) {
 		Durable:       ConsumerName(cfg.Institution),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckWait:       30 * time.Second,
+		// A replicator killed mid-block holds up its institution's copy
+		// until the block is redelivered, AckWait later: short, and a
+		// long apply says it is still working (handle).
+		AckWait:       ackWait,
 		MaxAckPending: 1, // blocks apply strictly in order
 	})
 	if err != nil {
@@ -131,6 +134,10 @@ func Start(ctx context.Context, cfg Config) (*Replicator, error) {
 	}
 	return r, nil
 }
+
+// ackWait is how long LEDGER waits for a replicator's ack before it
+// delivers the block again.
+const ackWait = 5 * time.Second
 
 func (r *Replicator) handle(m jetstream.Msg) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -145,7 +152,21 @@ func (r *Replicator) handle(m jetstream.Msg) {
 		trace.WithAttributes(attribute.String("creditchain.institution", r.cfg.Institution), attribute.Int64("creditchain.stream_seq", int64(md.Sequence.Stream))))
 	defer span.End()
 	start := time.Now()
+	working := make(chan struct{})
+	go func() {
+		t := time.NewTicker(ackWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-working:
+				return
+			case <-t.C:
+				_ = m.InProgress()
+			}
+		}
+	}()
 	err = r.apply(ctx, m.Data(), md.Sequence.Stream)
+	close(working)
 	if err != nil && !errors.Is(err, chain.ErrAlreadyApplied) {
 		span.SetStatus(codes.Error, err.Error())
 	}
