@@ -109,7 +109,7 @@ func TestTamper(t *testing.T) {
 			return p.height, "txs", fmt.Sprintf("position %d", p.position)
 		}, ""},
 		{"record status edited", func(t *testing.T) (uint64, string, string) {
-			exec(`UPDATE records SET status = 'active', doc = jsonb_set(doc, '{status}', '"active"') WHERE record_id = $1`, ids.records[0])
+			exec(`UPDATE records SET status = 'active', doc = jsonb_set(doc::jsonb, '{status}', '"active"')::json WHERE record_id = $1`, ids.records[0])
 			return 0, "records", "record_id=" + ids.records[0]
 		}, `status "active" but replay says "exited"`},
 		{"record documents swapped", func(t *testing.T) (uint64, string, string) {
