@@ -236,6 +236,7 @@ func serveExitContract(ctx context.Context, f *serveFlags, log *slog.Logger) err
 		return fmt.Errorf("start exit-contract: %w", err)
 	}
 	defer s.Close()
+	exitcontract.RegisterMetrics(s)
 	return svc.Serve(ctx, f.listen, nil, func() error {
 		if !s.Status().Ready {
 			return errors.New("schedule not loaded yet")

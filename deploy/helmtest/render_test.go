@@ -797,7 +797,9 @@ func checkDashboard(t *testing.T, m *manifest) {
 
 func exportedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
-	decl := regexp.MustCompile(`Name:\s*"(creditchain_[a-z_]+)"`)
+	// Declared as Opts{Name: "..."} or through a helper taking the name
+	// first (the exit contract's gauge("...", ...)).
+	decl := regexp.MustCompile(`(?:Name:\s*|gauge\()"(creditchain_[a-z_]+)"`)
 	out := map[string]bool{}
 	err := filepath.WalkDir("../../services", func(path string, e os.DirEntry, err error) error {
 		if err != nil || e.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {

@@ -73,7 +73,7 @@ func run() error {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	registerMetrics(svc)
+	exitcontract.RegisterMetrics(svc)
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
