@@ -298,18 +298,31 @@ func connectAs(t *testing.T, n *devnet.Network, id string, closed chan struct{})
 // intake's checks.
 func publishToTXS(t *testing.T, n *devnet.Network, env *txn.Envelope, id string) {
 	t.Helper()
-	nc, err := nats.Connect(n.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
 	data, err := env.Canonical()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Publish(context.Background(), streams.TxsSubject, data, jetstream.WithMsgID(id)); err != nil {
-		t.Fatal(err)
+	// The server reloads its users when membership changes, which this
+	// test has just done: a connection made at that moment may be dropped
+	// (seen once in CI as a broken pipe), so a client tries again.
+	for attempt := 1; ; attempt++ {
+		err = func() error {
+			nc, err := nats.Connect(n.NATSURL)
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			js, _ := jetstream.New(nc)
+			_, err = js.Publish(context.Background(), streams.TxsSubject, data, jetstream.WithMsgID(id))
+			return err
+		}()
+		if err == nil {
+			return
+		}
+		if attempt == 5 {
+			t.Fatalf("publish to TXS: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

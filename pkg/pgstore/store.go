@@ -73,6 +73,10 @@ func (s *Store) setGenesis(g *block.Genesis) error {
 	return nil
 }
 
+// initLockKey names the advisory lock Init takes (any constant no other
+// lock of ours uses).
+const initLockKey int64 = 0x63635f696e6974 // "cc_init"
+
 // Init writes the genesis block and the genesis state once. Run again with
 // the same genesis it does nothing; with another it fails.
 func (s *Store) Init(ctx context.Context, g *block.Genesis, initial *ledger.Batch) error {
@@ -84,6 +88,13 @@ func (s *Store) Init(ctx context.Context, g *block.Genesis, initial *ledger.Batc
 		return fmt.Errorf("genesis block: %w", err)
 	}
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		// Services sharing a database (an institution's replicator and its
+		// recorder's consensus state) may start at once: the second waits
+		// here and then finds the genesis the first wrote (each statement
+		// sees what committed before it), instead of failing on its key.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, initLockKey); err != nil {
+			return fmt.Errorf("lock for genesis: %w", err)
+		}
 		var have string
 		err := tx.QueryRow(ctx, `SELECT hash FROM blocks WHERE height = 0`).Scan(&have)
 		if err == nil {
