@@ -34,7 +34,7 @@ func TestInitConcurrently(t *testing.T) {
 			Keys: []membership.Key{{KeyID: kf.KeyID, Alg: kf.Alg, Public: kf.Public}}}, kf
 	}
 	g := &block.Genesis{ChainID: "open-test", CryptoSuite: s.Name(), Quorum: membership.QuorumTwoThirds,
-		Time: txn.FormatTime(time.Now().UTC().Truncate(time.Second)),
+		Time:   txn.FormatTime(time.Now().UTC().Truncate(time.Second)),
 		Limits: block.Limits{MaxTxs: 100, MaxBytes: 1 << 20, BlockInterval: "100ms", IdleInterval: "5s"}}
 	reg, rk := member("regulator", membership.RoleRegulator, membership.RoleIssuer)
 	g.Members = append(g.Members, reg)
