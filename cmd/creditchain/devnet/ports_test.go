@@ -115,3 +115,42 @@ func TestWaitReadyFailsOnceItExits(t *testing.T) {
 		t.Fatalf("took %s to notice the exit", d)
 	}
 }
+
+// TestWaitStartedRestartsAnEarlyExit: a process that exits while starting
+// is started again, and the start succeeds once one answers with its token.
+func TestWaitStartedRestartsAnEarlyExit(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "fake-creditchain")
+	script := `#!/bin/sh
+n=$(cat "` + dir + `/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "` + dir + `/count"
+if [ $n -lt 3 ]; then echo "start $n fails"; exit 1; fi
+echo "$` + svc.ProcessTokenEnv + `" > "` + dir + `/token"
+exec sleep 30
+`
+	if err := os.WriteFile(exe, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		token, _ := os.ReadFile(filepath.Join(dir, "token"))
+		w.Header().Set(svc.ProcessTokenHeader, strings.TrimSpace(string(token)))
+	}))
+	defer srv.Close()
+	s := &Supervisor{exe: exe, logDir: dir, procs: map[string]*proc{}, restarts: map[string]int{},
+		opts: MultiOptions{Options: Options{Dir: dir}}}
+	s.opts.Options = s.opts.Options.withDefaults()
+	sp := procSpec{Name: ProcQuery, Institution: "X", Ready: srv.URL + "/readyz"}
+	if err := s.start(sp); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopProcs([]*proc{s.procs[sp.key()]}, time.Second) })
+	if err := s.waitStarted(context.Background(), sp); err != nil {
+		t.Fatalf("third start answers: %v", err)
+	}
+	if n := s.Restarts()[sp.key()]; n != 2 {
+		t.Fatalf("restarts %d, want 2", n)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, sp.logName()))
+	if !strings.Contains(string(log), "start 2 fails") {
+		t.Fatalf("log %q: want both failed starts", log)
+	}
+}

@@ -199,7 +199,7 @@ func StartMultiprocess(ctx context.Context, opts MultiOptions) (*Supervisor, err
 			if sp.Ready == "" {
 				continue
 			}
-			if err := s.waitReady(ctx, sp, 90*time.Second); err != nil {
+			if err := s.waitStarted(ctx, sp); err != nil {
 				return nil, err
 			}
 		}
@@ -339,6 +339,23 @@ func (s *Supervisor) waitReady(ctx context.Context, sp procSpec, within time.Dur
 }
 
 var errExited = errors.New("exited")
+
+// waitStarted waits for sp's first start: a process that exits while
+// starting (a race with another service of its database, say) is started
+// again, twice at most, before the network's start fails with its log.
+func (s *Supervisor) waitStarted(ctx context.Context, sp procSpec) error {
+	for attempt := 1; ; attempt++ {
+		err := s.waitReady(ctx, sp, 90*time.Second)
+		if err == nil || !errors.Is(err, errExited) || attempt == 3 {
+			return err
+		}
+		s.opts.Logger.Warn("exited while starting; starting it again", "process", sp.key(), "err", err)
+		time.Sleep(250 * time.Millisecond)
+		if err := s.start(sp); err != nil {
+			return err
+		}
+	}
+}
 
 // logName is the base name of sp's log in Dir/logs.
 func (sp procSpec) logName() string {
