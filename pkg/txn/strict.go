@@ -241,12 +241,14 @@ func decodeObject(c []byte, v reflect.Value, path *jsonPath) *apierr.Error {
 		return apierr.Malformed("%s: must be an object", path)
 	}
 	si := infoOf(v.Type())
+	// Each member's raw value, by field; on the stack for most types.
 	var small [16][]byte
-	values := small[:0]
-	if len(si.order) > len(small) {
-		values = make([][]byte, 0, len(si.order))
+	var values [][]byte
+	if n := len(si.order); n <= len(small) {
+		values = small[:n]
+	} else {
+		values = make([][]byte, n)
 	}
-	values = values[:len(si.order)]
 	var unknown []string
 	eachMember(c, func(name, raw []byte) {
 		if f, ok := si.fields[string(name)]; ok {
