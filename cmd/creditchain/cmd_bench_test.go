@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // TestBenchAgainstNetwork runs `creditchain bench` against a real
