@@ -54,7 +54,7 @@ func (b *portBook) get(key string, want int) (int, error) {
 	}
 	if port == 0 {
 		var err error
-		if port, err = freePort(); err != nil {
+		if port, err = freePort(b.booked); err != nil {
 			return 0, err
 		}
 	}
@@ -64,6 +64,20 @@ func (b *portBook) get(key string, want int) (int, error) {
 		return 0, fmt.Errorf("write %s: %w", b.path, err)
 	}
 	return port, nil
+}
+
+// booked reports whether p is already given to a process of this network:
+// that process may not have bound it yet, so it looks free. Called with
+// b.mu held.
+func (b *portBook) booked(p int) bool {
+	for _, m := range []map[string]int{b.now, b.file} {
+		for _, q := range m {
+			if q == p {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // forget drops key's port: the next get picks another.
@@ -101,15 +115,16 @@ func portFree(p int) bool {
 // neither outgoing connections nor other programs' listeners on port 0
 // land: the port is free now but bound by the child only later, and a
 // port from the ephemeral range may be taken in between (seen in CI,
-// where other test packages run beside the multi-process network).
-func freePort() (int, error) {
+// where other test packages run beside the multi-process network). Ports
+// for which taken is true are skipped: given to a process not yet bound.
+func freePort(taken func(int) bool) (int, error) {
 	lo, hi := 20000, ephemeralLow()-1
 	for range 200 {
 		if hi <= lo {
 			break
 		}
 		p := lo + mrand.IntN(hi-lo+1)
-		if portFree(p) {
+		if !taken(p) && portFree(p) {
 			return p, nil
 		}
 	}

@@ -3,6 +3,8 @@ package devnet
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,7 +20,7 @@ import (
 func TestFreePortBelowEphemeralRange(t *testing.T) {
 	lo := ephemeralLow()
 	for range 20 {
-		p, err := freePort()
+		p, err := freePort(func(int) bool { return false })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,6 +30,28 @@ func TestFreePortBelowEphemeralRange(t *testing.T) {
 		if !portFree(p) {
 			t.Fatalf("port %d is not free", p)
 		}
+	}
+}
+
+// TestPortBookGivesEachProcessItsOwnPort: ports handed out but not yet
+// bound look free; the book must not hand them out twice (400 draws from
+// the range below the ephemeral one collide almost surely).
+func TestPortBookGivesEachProcessItsOwnPort(t *testing.T) {
+	b, err := loadPortBook(filepath.Join(t.TempDir(), "ports.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]string{}
+	for i := range 400 {
+		key := fmt.Sprintf("query/%d", i)
+		p, err := b.get(key, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if other, dup := seen[p]; dup {
+			t.Fatalf("port %d given to %s and %s", p, other, key)
+		}
+		seen[p] = key
 	}
 }
 
@@ -120,30 +144,19 @@ func TestWaitReadyFailsOnceItExits(t *testing.T) {
 // is started again, and the start succeeds once one answers with its token.
 func TestWaitStartedRestartsAnEarlyExit(t *testing.T) {
 	dir := t.TempDir()
-	exe := filepath.Join(dir, "fake-creditchain")
 	script := `#!/bin/sh
 n=$(cat "` + dir + `/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "` + dir + `/count"
 if [ $n -lt 3 ]; then echo "start $n fails"; exit 1; fi
 echo "$` + svc.ProcessTokenEnv + `" > "` + dir + `/token"
 exec sleep 30
 `
-	if err := os.WriteFile(exe, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		token, _ := os.ReadFile(filepath.Join(dir, "token"))
-		w.Header().Set(svc.ProcessTokenHeader, strings.TrimSpace(string(token)))
-	}))
-	defer srv.Close()
-	s := &Supervisor{exe: exe, logDir: dir, procs: map[string]*proc{}, restarts: map[string]int{},
-		opts: MultiOptions{Options: Options{Dir: dir}}}
-	s.opts.Options = s.opts.Options.withDefaults()
+	s, srv := fakeChild(t, dir, script, func() bool { return true })
 	sp := procSpec{Name: ProcQuery, Institution: "X", Ready: srv.URL + "/readyz"}
 	if err := s.start(sp); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stopProcs([]*proc{s.procs[sp.key()]}, time.Second) })
-	if err := s.waitStarted(context.Background(), sp); err != nil {
+	if err := s.waitStarted(context.Background(), sp, nil); err != nil {
 		t.Fatalf("third start answers: %v", err)
 	}
 	if n := s.Restarts()[sp.key()]; n != 2 {
@@ -153,4 +166,80 @@ exec sleep 30
 	if !strings.Contains(string(log), "start 2 fails") {
 		t.Fatalf("log %q: want both failed starts", log)
 	}
+}
+
+// TestWaitStartedMovesOffATakenPort: a process that dies because another
+// program holds its port is started again on another port, not on the
+// same one three times.
+func TestWaitStartedMovesOffATakenPort(t *testing.T) {
+	dir := t.TempDir()
+	// Serves nothing; exits at once when its --listen port is the taken one.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	takenAddr := taken.Addr().String()
+	script := `#!/bin/sh
+echo "$` + svc.ProcessTokenEnv + `" > "` + dir + `/token"
+if [ "$4" = "` + takenAddr + `" ]; then echo "listen tcp $4: bind: address already in use"; exit 1; fi
+echo "$4" > "` + dir + `/moved-to"
+exec sleep 30
+`
+	s, srv := fakeChild(t, dir, script, func() bool {
+		_, err := os.Stat(filepath.Join(dir, "moved-to"))
+		return err == nil
+	})
+	if s.ports, err = loadPortBook(filepath.Join(dir, "ports.json")); err != nil {
+		t.Fatal(err)
+	}
+	spec := func(listen string) procSpec {
+		return procSpec{Name: ProcQuery, Institution: "X", Ready: srv.URL + "/readyz", Args: []string{"--listen", listen}}
+	}
+	respecs := 0
+	respec := func(_ context.Context, key string) (procSpec, bool) {
+		respecs++
+		p, err := s.ports.get(key, -1)
+		if err != nil {
+			t.Error(err)
+			return procSpec{}, false
+		}
+		return spec(fmt.Sprintf("127.0.0.1:%d", p)), true
+	}
+	sp := spec(takenAddr)
+	if err := s.start(sp); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopProcs([]*proc{s.procs[sp.key()]}, time.Second) })
+	if err := s.waitStarted(context.Background(), sp, respec); err != nil {
+		t.Fatalf("start after moving: %v", err)
+	}
+	moved, _ := os.ReadFile(filepath.Join(dir, "moved-to"))
+	if respecs != 1 || strings.TrimSpace(string(moved)) == takenAddr || len(moved) == 0 {
+		t.Fatalf("respecs %d, running on %q: want one move off %s", respecs, moved, takenAddr)
+	}
+}
+
+// fakeChild is a supervisor whose children run script, and a readiness
+// server that answers with the token the child wrote to dir/token once
+// ready() holds.
+func fakeChild(t *testing.T, dir, script string, ready func() bool) (*Supervisor, *httptest.Server) {
+	t.Helper()
+	exe := filepath.Join(dir, "fake-creditchain")
+	if err := os.WriteFile(exe, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		token, _ := os.ReadFile(filepath.Join(dir, "token"))
+		w.Header().Set(svc.ProcessTokenHeader, strings.TrimSpace(string(token)))
+	}))
+	t.Cleanup(srv.Close)
+	s := &Supervisor{exe: exe, logDir: dir, procs: map[string]*proc{}, restarts: map[string]int{},
+		opts: MultiOptions{Options: Options{Dir: dir}}}
+	s.opts.Options = s.opts.Options.withDefaults()
+	return s, srv
 }

@@ -199,7 +199,7 @@ func StartMultiprocess(ctx context.Context, opts MultiOptions) (*Supervisor, err
 			if sp.Ready == "" {
 				continue
 			}
-			if err := s.waitStarted(ctx, sp); err != nil {
+			if err := s.waitStarted(ctx, sp, s.spec); err != nil {
 				return nil, err
 			}
 		}
@@ -343,7 +343,8 @@ var errExited = errors.New("exited")
 // waitStarted waits for sp's first start: a process that exits while
 // starting (a race with another service of its database, say) is started
 // again, twice at most, before the network's start fails with its log.
-func (s *Supervisor) waitStarted(ctx context.Context, sp procSpec) error {
+// respec gives the process's spec anew after its port was forgotten.
+func (s *Supervisor) waitStarted(ctx context.Context, sp procSpec, respec func(context.Context, string) (procSpec, bool)) error {
 	for attempt := 1; ; attempt++ {
 		err := s.waitReady(ctx, sp, 90*time.Second)
 		if err == nil || !errors.Is(err, errExited) || attempt == 3 {
@@ -351,10 +352,31 @@ func (s *Supervisor) waitStarted(ctx context.Context, sp procSpec) error {
 		}
 		s.opts.Logger.Warn("exited while starting; starting it again", "process", sp.key(), "err", err)
 		time.Sleep(250 * time.Millisecond)
+		// Another program holds its port (one that picked the same free
+		// port at the same time): it would fail there again.
+		if port := listenPort(sp.Args); port > 0 && !portFree(port) {
+			s.opts.Logger.Warn("its port is taken by another program; moving it", "process", sp.key(), "port", port)
+			s.ports.forget(sp.key())
+			if moved, ok := respec(ctx, sp.key()); ok {
+				sp = moved
+			}
+		}
 		if err := s.start(sp); err != nil {
 			return err
 		}
 	}
+}
+
+// spec is the current spec of the process key; other processes whose
+// specs changed with it (the issuer's query URL is in every query's
+// arguments) are restarted by reconcile.
+func (s *Supervisor) spec(ctx context.Context, key string) (procSpec, bool) {
+	for _, sp := range s.desired(ctx) {
+		if sp.key() == key {
+			return sp, true
+		}
+	}
+	return procSpec{}, false
 }
 
 // logName is the base name of sp's log in Dir/logs.
