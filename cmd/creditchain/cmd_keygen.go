@@ -13,18 +13,20 @@ import (
 )
 
 func init() {
-	register("keygen", "make an institution key file: keygen --institution USCC [--alg ed25519|sm2] [--out FILE]", runKeygen)
+	register("keygen", "make an institution key file: keygen --institution USCC [--alg ed25519|sm2] [--out FILE] [--public-out FILE]", runKeygen)
 }
 
 func keygenUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: creditchain keygen --institution USCC [--alg ed25519|sm2] [--out FILE] [--force]")
+	fmt.Fprintln(w, "usage: creditchain keygen --institution USCC [--alg ed25519|sm2] [--out FILE] [--public-out FILE] [--force]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Generates a key pair for an institution and writes a key file")
 	fmt.Fprintln(w, `{"institution", "key_id", "alg", "public", "private"} (mode 0600), then prints`)
 	fmt.Fprintln(w, "the key id on stdout. --alg must match the chain's crypto suite (default")
 	fmt.Fprintln(w, "ed25519). --out defaults to USCC.json in the current directory; an existing")
 	fmt.Fprintln(w, "file is not overwritten without --force. --out - writes the key file to stdout")
-	fmt.Fprintln(w, "and the key id to stderr.")
+	fmt.Fprintln(w, "and the key id to stderr. --public-out also writes the public part")
+	fmt.Fprintln(w, `{"institution", "key_id", "alg", "public"}: what the institution hands to`)
+	fmt.Fprintln(w, "the consortium for `creditchain genesis create` or a member update.")
 }
 
 func runKeygen(args []string, stdout, stderr io.Writer) int {
@@ -35,6 +37,7 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 	alg := fs.String("alg", suite.Ed25519, "key algorithm: ed25519 or sm2")
 	out := fs.String("out", "", "key file to write (default USCC.json; - for stdout)")
 	force := fs.Bool("force", false, "overwrite an existing key file")
+	publicOut := fs.String("public-out", "", "also write the public key file here")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -65,6 +68,25 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 	if path == "" {
 		path = *institution + ".json"
 	}
+	// Refuse before writing anything: a public key file without its key
+	// (or the reverse) would be handed to the consortium by mistake.
+	if !*force {
+		for _, p := range []string{path, *publicOut} {
+			if p == "" || p == "-" {
+				continue
+			}
+			if _, err := os.Stat(p); err == nil {
+				fmt.Fprintf(stderr, "creditchain keygen: %s exists; use --force to replace it\n", p)
+				return 1
+			}
+		}
+	}
+	if *publicOut != "" {
+		if err := writePublicKeyFile(kf, *publicOut); err != nil {
+			fmt.Fprintf(stderr, "creditchain keygen: %v\n", err)
+			return 1
+		}
+	}
 	if path == "-" {
 		data, err := kf.Marshal()
 		if err == nil {
@@ -77,16 +99,22 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, kf.KeyID)
 		return 0
 	}
-	if !*force {
-		if _, err := os.Stat(path); err == nil {
-			fmt.Fprintf(stderr, "creditchain keygen: %s exists; use --force to replace it\n", path)
-			return 1
-		}
-	}
 	if err := kf.Save(path); err != nil {
 		fmt.Fprintf(stderr, "creditchain keygen: %v\n", err)
 		return 1
 	}
 	fmt.Fprintln(stdout, kf.KeyID)
 	return 0
+}
+
+// writePublicKeyFile writes kf's public part to path.
+func writePublicKeyFile(kf *suite.KeyFile, path string) error {
+	data, err := kf.PublicPart().Marshal()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("writing public key file: %w", err)
+	}
+	return nil
 }

@@ -13,12 +13,18 @@ import (
 // both stopped when the test ends, and returns it with its directory.
 func startTestNetwork(ctx context.Context, t *testing.T) (*devnet.Network, string) {
 	t.Helper()
+	return startTestNetworkIn(ctx, t, t.TempDir())
+}
+
+// startTestNetworkIn is startTestNetwork in dir, which may hold a genesis
+// and its keys already.
+func startTestNetworkIn(ctx context.Context, t *testing.T, dir string) (*devnet.Network, string) {
+	t.Helper()
 	env, err := harness.Start(ctx, harness.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = env.Close() })
-	dir := t.TempDir()
 	n, err := devnet.Start(ctx, devnet.Options{Dir: dir, Env: env, IntakePort: -1, PortalPort: -1,
 		BlockInterval: 50 * time.Millisecond, IdleInterval: 500 * time.Millisecond})
 	if err != nil {

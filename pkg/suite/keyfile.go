@@ -51,6 +51,19 @@ func (f *KeyFile) Check() error {
 
 // LoadKeyFile reads and checks the key file at path.
 func LoadKeyFile(path string) (*KeyFile, error) {
+	f, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// readKeyFile decodes the key file at path, unchecked; "private" may be
+// absent.
+func readKeyFile(path string) (*KeyFile, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading key file: %w", err)
@@ -60,9 +73,6 @@ func LoadKeyFile(path string) (*KeyFile, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("parsing key file %s: %w", path, err)
-	}
-	if err := f.Check(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &f, nil
 }
@@ -90,4 +100,57 @@ func (f *KeyFile) Save(path string) error {
 		return fmt.Errorf("writing key file: %w", err)
 	}
 	return nil
+}
+
+// PublicKeyFile is the part of a key file an institution hands to the
+// consortium for its genesis or a member.update: no private key.
+type PublicKeyFile struct {
+	Institution string `json:"institution"`
+	KeyID       string `json:"key_id"`
+	Alg         string `json:"alg"`
+	Public      []byte `json:"public"`
+}
+
+// PublicPart is f without its private key.
+func (f *KeyFile) PublicPart() *PublicKeyFile {
+	return &PublicKeyFile{Institution: f.Institution, KeyID: f.KeyID, Alg: f.Alg, Public: bytes.Clone(f.Public)}
+}
+
+// Check reports whether f names an institution and holds a valid public key
+// with the key id it implies.
+func (f *PublicKeyFile) Check() error {
+	if f.Institution == "" {
+		return fmt.Errorf("public key file: institution is empty")
+	}
+	if err := CheckPublicKey(f.Alg, f.Public); err != nil {
+		return fmt.Errorf("public key file: %w", err)
+	}
+	if want := KeyID(f.Alg, f.Public); f.KeyID != want {
+		return fmt.Errorf("public key file: key_id is %q, the public key gives %q", f.KeyID, want)
+	}
+	return nil
+}
+
+// LoadPublicKeyFile reads and checks a public key file at path. A whole key
+// file is accepted too (its private key is ignored, never kept), so that an
+// institution that runs the genesis itself need not export its own.
+func LoadPublicKeyFile(path string) (*PublicKeyFile, error) {
+	f, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pub := f.PublicPart()
+	if err := pub.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return pub, nil
+}
+
+// Marshal returns the public key file's bytes.
+func (f *PublicKeyFile) Marshal() ([]byte, error) {
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding public key file: %w", err)
+	}
+	return append(data, '\n'), nil
 }

@@ -129,15 +129,28 @@ func DevUSCC(i int) (string, error) {
 
 // Genesis makes the genesis of a planned network with the built-in policies.
 func Genesis(chainID, alg string, insts []Institution, at time.Time) (*block.Genesis, error) {
+	members := make([]membership.Member, len(insts))
+	for i, in := range insts {
+		members[i] = in.Member
+	}
+	return GenesisOf(chainID, alg, members, at)
+}
+
+// GenesisOf makes a genesis for members with the defaults of `creditchain
+// dev` (two-thirds quorum, 100 ms blocks of at most 2,000 transactions, an
+// empty block after 5 s idle) and the built-in policies. The certificate
+// issuer is the first member with the issuer role, with its first key.
+func GenesisOf(chainID, alg string, members []membership.Member, at time.Time) (*block.Genesis, error) {
 	g := &block.Genesis{
 		ChainID: chainID, CryptoSuite: alg, Quorum: membership.QuorumTwoThirds,
 		Time:   at.UTC().Format(time.RFC3339),
 		Limits: block.Limits{MaxTxs: 2000, MaxBytes: 4 << 20, BlockInterval: "100ms", IdleInterval: "5s"},
 	}
-	for _, in := range insts {
-		g.Members = append(g.Members, in.Member)
-		if in.Member.HasRole(membership.RoleIssuer) && g.Issuer.ID == "" {
-			g.Issuer = block.Issuer{ID: in.Member.ID, KeyID: in.Key.KeyID, Alg: in.Key.Alg, Public: in.Key.Public}
+	for _, m := range members {
+		g.Members = append(g.Members, m)
+		if m.HasRole(membership.RoleIssuer) && g.Issuer.ID == "" && len(m.Keys) > 0 {
+			k := m.Keys[0]
+			g.Issuer = block.Issuer{ID: m.ID, KeyID: k.KeyID, Alg: k.Alg, Public: k.Public}
 		}
 	}
 	for _, p := range policy.Builtins() {
@@ -148,7 +161,7 @@ func Genesis(chainID, alg string, insts []Institution, at time.Time) (*block.Gen
 		g.Policies = append(g.Policies, raw)
 	}
 	if err := g.Validate(); err != nil {
-		return nil, fmt.Errorf("dev genesis: %w", err)
+		return nil, fmt.Errorf("genesis: %w", err)
 	}
 	return g, nil
 }

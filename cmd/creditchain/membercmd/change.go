@@ -128,20 +128,12 @@ func readNetwork(path string) (*devnet.NetworkFile, error) {
 	return &nf, nil
 }
 
-// publicKeyFile is a key file of `creditchain keygen` read for its public
-// part only: the regulator never needs, and should never get, the private
-// key of the institution it admits.
-type publicKeyFile struct {
-	Institution string `json:"institution"`
-	KeyID       string `json:"key_id"`
-	Alg         string `json:"alg"`
-	Public      []byte `json:"public"`
-}
-
-// readPublicKey reads the public key of member id from path, checking it
-// and its key id.
+// readPublicKey reads the public key of member id from path (a public key
+// file, or a key file read for its public part only: the regulator never
+// needs the private key of the institution it admits), checking it and its
+// key id.
 func readPublicKey(path, id string) (membership.Key, error) {
-	var pk publicKeyFile
+	var pk suite.PublicKeyFile
 	raw, err := os.ReadFile(path)
 	if err == nil {
 		err = json.Unmarshal(raw, &pk)
