@@ -249,6 +249,38 @@ func (s *Store) BlockHash(ctx context.Context, height uint64) (string, error) {
 	return h, nil
 }
 
+// Decision is a transaction's newest decision as the receipts table holds
+// it: committed, or rejected with a code.
+type Decision struct {
+	TxID   string
+	Status string
+	Height uint64
+	Code   string
+}
+
+// DecisionsBetween returns the newest decision of every transaction decided
+// in blocks (after, through], in block order. A transaction rejected there
+// and committed later appears once, as committed.
+func (s *Store) DecisionsBetween(ctx context.Context, after, through uint64) ([]Decision, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT tx_id, status, height, code FROM receipts
+		WHERE height > $1 AND height <= $2 ORDER BY height, tx_id`, int64(after), int64(through))
+	if err != nil {
+		return nil, fmt.Errorf("read decisions of heights (%d, %d]: %w", after, through, err)
+	}
+	defer rows.Close()
+	var out []Decision
+	for rows.Next() {
+		var d Decision
+		var h int64
+		if err := rows.Scan(&d.TxID, &d.Status, &h, &d.Code); err != nil {
+			return nil, fmt.Errorf("read decisions: %w", err)
+		}
+		d.Height = uint64(h)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
 // CommittedAmong returns which of ids are committed, in one query.
 func (s *Store) CommittedAmong(ctx context.Context, ids []string) (map[string]bool, error) {
 	out := map[string]bool{}

@@ -43,6 +43,11 @@ type Config struct {
 	// stays the same), playing a leader that omits transactions, which
 	// honest recorders must refuse (coverage.go).
 	AdversaryCandidates func(candidates [][]byte) [][]byte
+	// AdversaryDropReceipts is for tests only and nil in production: the
+	// receipts this node as leader writes through a height it returns true
+	// for are lost, as if NATS dropped them, or the node died between
+	// appending the block and writing them (when it keeps returning true).
+	AdversaryDropReceipts func(height uint64) bool
 }
 
 func (c *Config) defaults() {

@@ -85,16 +85,17 @@ func (n *Node) lead(ctx context.Context, view uint64) error {
 	if err != nil {
 		return err
 	}
-	if head, err := n.store.Block(ctx, mustHeight(ctx, n)); err == nil && head != nil && head.Header.Height > 0 {
-		// The previous leader may have died before writing these.
-		_ = n.publishReceipts(ctx, head, nil)
+	receiptsKV, err := n.js.KeyValue(ctx, streams.ReceiptsBucket)
+	if err != nil {
+		return err
 	}
-	// Receipts are written behind the leader loop. The writer outlives a
-	// lost term long enough to finish what was queued: those blocks are
-	// committed, and a new leader only repeats the head block's receipts.
+	// Receipts are written behind the leader loop, after those of the
+	// blocks since the mark, which the previous leader may have died before
+	// writing. The writer outlives a lost term long enough to finish what
+	// was queued: those blocks are committed.
 	receipts := make(chan receiptJob, 16)
 	written := make(chan struct{})
-	go n.writeReceipts(context.WithoutCancel(ctx), receipts, written)
+	go n.writeReceipts(context.WithoutCancel(ctx), receiptsKV, mustHeight(ctx, n), receipts, written)
 	defer func() {
 		close(receipts)
 		select {

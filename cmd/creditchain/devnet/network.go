@@ -59,6 +59,10 @@ type Options struct {
 	// recorder's consensus.Config.AdversaryCandidates, told which recorder
 	// is leading, so that a test can make any leader omit transactions.
 	AdversaryCandidates func(institution string, candidates [][]byte) [][]byte
+	// AdversaryDropReceipts is for tests only: it becomes each recorder's
+	// consensus.Config.AdversaryDropReceipts, so that a test can make a
+	// leader's receipts get lost, as a dying leader's would.
+	AdversaryDropReceipts func(institution string, height uint64) bool
 }
 
 // withDefaults fills what o leaves unset: six institutions of which four
@@ -314,6 +318,9 @@ func (n *Network) StartConsensus(ctx context.Context, id string) error {
 	}
 	if f := n.opts.AdversaryCandidates; f != nil {
 		cfg.AdversaryCandidates = func(c [][]byte) [][]byte { return f(id, c) }
+	}
+	if f := n.opts.AdversaryDropReceipts; f != nil {
+		cfg.AdversaryDropReceipts = func(h uint64) bool { return f(id, h) }
 	}
 	node, err := consensus.Start(sctx, cfg)
 	if err != nil {
