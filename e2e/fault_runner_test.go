@@ -550,3 +550,90 @@ func (f *faultNet) check(ids []string, within time.Duration) verdict {
 	}
 	return v
 }
+
+// intakeAgrees waits until intake's status endpoint, which is what a
+// submitter polls, tells every one of ids as final and as the first replica
+// decided it: committed or rejected, never "pending" for good (a leader
+// that died before writing receipts leaves them to its successor). It
+// returns how many it still did not, with the first few as problems.
+func (f *faultNet) intakeAgrees(ids []string, within time.Duration) (int, []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), within+time.Minute)
+	defer cancel()
+	committed := map[string]bool{}
+	rows, err := f.pools[f.ids[0]].Query(ctx, `SELECT tx_id FROM txs WHERE tx_id = ANY($1)`, ids)
+	if err != nil {
+		return len(ids), []string{fmt.Sprintf("replica %s: %v", f.ids[0], err)}
+	}
+	for rows.Next() {
+		var id string
+		if rows.Scan(&id) == nil {
+			committed[id] = true
+		}
+	}
+	rows.Close()
+	url := f.network().IntakeURL
+	client := &http.Client{Timeout: 5 * time.Second}
+	// status is intake's answer for id: "" when it has none (yet).
+	status := func(id string) string {
+		resp, err := client.Get(url + "/v1/transactions/" + id)
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		var st struct {
+			Status string `json:"status"`
+		}
+		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
+			return ""
+		}
+		return st.Status
+	}
+	want := func(id string) string {
+		if committed[id] {
+			return "committed"
+		}
+		return "rejected"
+	}
+	left := slices.Clone(ids)
+	deadline := time.Now().Add(within)
+	var last map[string]string
+	for {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		var still []string
+		last = map[string]string{}
+		work := make(chan string)
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for id := range work {
+					if got := status(id); got != want(id) {
+						mu.Lock()
+						still, last[id] = append(still, id), got
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		for _, id := range left {
+			work <- id
+		}
+		close(work)
+		wg.Wait()
+		left = still
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	var problems []string
+	for i, id := range left {
+		if i == 5 {
+			problems = append(problems, fmt.Sprintf("... and %d more", len(left)-5))
+			break
+		}
+		problems = append(problems, fmt.Sprintf("intake says %q for %s, the replicas %s", last[id], id, want(id)))
+	}
+	return len(left), problems
+}

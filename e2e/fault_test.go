@@ -156,7 +156,9 @@ type faultRow struct {
 // steady load and checks after each one, from every replica's own tables,
 // that every accepted transaction ended committed or rejected with a
 // reason, none twice, that all replicas hold the same chain, and at the end
-// that every replica passes `creditchain ledger verify`.
+// that every replica passes `creditchain ledger verify` and that intake's
+// status endpoint tells every accepted transaction as the replicas decided
+// it (what a submitter polling it sees).
 //
 // By default each perturbation runs once (a few minutes, in `make test`).
 // CREDITCHAIN_SOAK=30m (`make soak`) runs rounds of all of them in a new
@@ -240,6 +242,10 @@ func TestFault(t *testing.T) {
 			t.Errorf("at the end: %v", err)
 		}
 	}
+	pending, problems := f.intakeAgrees(all, time.Minute)
+	for _, pr := range problems {
+		t.Errorf("at the end: %s", pr)
+	}
 	load.mu.Lock()
 	offered, gaveUp, refused := load.offered, load.gaveUp, slices.Clone(load.refused)
 	load.mu.Unlock()
@@ -249,8 +255,9 @@ func TestFault(t *testing.T) {
 	if total.lost != 0 || total.duplicated != 0 || total.divergent != 0 {
 		t.Errorf("lost %d, duplicated %d, divergent %d", total.lost, total.duplicated, total.divergent)
 	}
-	t.Logf("fault runner: %s, %d tx/s offered; %d offered, %d accepted, %d not accepted within a minute of retries\n%s",
-		time.Since(began).Round(time.Second), rate, offered, total.accepted, gaveUp, faultTable(rows, total))
+	t.Logf("fault runner: %s, %d tx/s offered; %d offered, %d accepted, %d not accepted within a minute of retries; "+
+		"%d not final or not as the replicas at intake's status endpoint\n%s",
+		time.Since(began).Round(time.Second), rate, offered, total.accepted, gaveUp, pending, faultTable(rows, total))
 }
 
 // faultTable formats the report: one row per perturbation, then the totals
