@@ -56,11 +56,16 @@ soak: ## 10 minutes of load with every process's memory sampled, then the 30-min
 
 # The 100,000-row import of docs/import-export.md: the e2e import test with a
 # 100,000-row court file, 10,000-row GBK and .xlsx variants, a kill halfway and
-# the export round trip. IMPORT_ROWS=20000 make import-100k for a shorter run.
+# the export round trip. IMPORT_ROWS=20000 make import-100k for a shorter run;
+# make import-100k-all runs the variants at IMPORT_ROWS too.
 IMPORT_ROWS ?= 100000
 .PHONY: import-100k
 import-100k: ## the 100,000-row import benchmark (about an hour of 2 shared cores)
 	cd e2e && CREDITCHAIN_IMPORT_ROWS=$(IMPORT_ROWS) $(GO) test -count=1 -run '^TestImportExport$$' -timeout 120m -v .
+
+.PHONY: import-100k-all
+import-100k-all: ## the same with the GBK and .xlsx variants at 100,000 rows too
+	cd e2e && CREDITCHAIN_IMPORT_ROWS=$(IMPORT_ROWS) CREDITCHAIN_IMPORT_VARIANT_ROWS=$(IMPORT_ROWS) $(GO) test -count=1 -run '^TestImportExport$$' -timeout 180m -v .
 
 PROTOC_GEN_GO_VERSION ?= v1.36.12
 proto: ## regenerate proto/ (needs protoc: apt-get install protobuf-compiler)

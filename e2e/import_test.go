@@ -29,21 +29,29 @@ import (
 // importRows is the size of the main import: 2,000 rows in `make test`;
 // CREDITCHAIN_IMPORT_ROWS=100000 for the benchmark (docs/import-export.md,
 // make import-100k). The GBK and .xlsx variants get variantRows.
-func importRows(t *testing.T) int {
-	if v := os.Getenv("CREDITCHAIN_IMPORT_ROWS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 100 {
-			t.Fatalf("CREDITCHAIN_IMPORT_ROWS=%q: want a number of rows ≥ 100", v)
-		}
-		return n
-	}
-	return 2000
-}
+func importRows(t *testing.T) int { return envRows(t, "CREDITCHAIN_IMPORT_ROWS", 100, 2000) }
 
 // variantRows is the size of the GBK and .xlsx variants: a tenth of the
 // main file, at least 150, so that a benchmark run measures them too
-// without tripling its hour.
-func variantRows(rows int) int { return max(150, rows/10) }
+// without tripling its hour; CREDITCHAIN_IMPORT_VARIANT_ROWS sets it
+// (make import-100k-all: all three at 100,000).
+func variantRows(t *testing.T, rows int) int {
+	return envRows(t, "CREDITCHAIN_IMPORT_VARIANT_ROWS", 150, max(150, rows/10))
+}
+
+// envRows is the number of rows in environment variable name, at least
+// least, or def when it is unset.
+func envRows(t *testing.T, name string, least, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < least {
+		t.Fatalf("%s=%q: want a number of rows ≥ %d", name, v, least)
+	}
+	return n
+}
 
 // loadAverage is the machine's 1-minute load average, for the logged
 // rates: on a shared machine they mean little without it.
@@ -76,7 +84,7 @@ const importLaw = "《最高人民法院关于公布失信被执行人名单信�
 // ends with the same records.
 func TestImportExport(t *testing.T) {
 	rows := importRows(t)
-	t.Logf("import test: %d rows in the main file, %d in each variant; load average %s", rows, variantRows(rows), loadAverage())
+	t.Logf("import test: %d rows in the main file, %d in each variant; load average %s", rows, variantRows(t, rows), loadAverage())
 	dirA := t.TempDir()
 	// Network A's clock (every service's) and the importer's can be moved
 	// forward, to make rows journalled by an interrupted run older than
@@ -177,7 +185,7 @@ func TestImportExport(t *testing.T) {
 
 	// 2. The market regulator's list in GBK, Chinese category names.
 	gbk := filepath.Join(work, "market.csv")
-	gbkValid, gbkBad := writeMarketGBK(t, gbk, variantRows(rows))
+	gbkValid, gbkBad := writeMarketGBK(t, gbk, variantRows(t, rows))
 	mcfg := importConfig(t, nfA, dirA, market, gbk)
 	mcfg.SkipInvalid, mcfg.Now = true, clock
 	began = time.Now()
@@ -195,7 +203,7 @@ func TestImportExport(t *testing.T) {
 
 	// 3. The tax bureau's workbook: Excel date cells, English headers.
 	xlsx := filepath.Join(work, "tax.xlsx")
-	xValid, xBad := writeTaxXLSX(t, xlsx, variantRows(rows))
+	xValid, xBad := writeTaxXLSX(t, xlsx, variantRows(t, rows))
 	tcfg := importConfig(t, nfA, dirA, tax, xlsx)
 	tcfg.SkipInvalid, tcfg.Now = true, clock
 	began = time.Now()
