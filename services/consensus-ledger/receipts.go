@@ -9,7 +9,6 @@ import (
 
 	"github.com/creditchain/creditchain/pkg/block"
 	"github.com/creditchain/creditchain/pkg/streams"
-	"github.com/creditchain/creditchain/pkg/txn"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -42,22 +41,9 @@ type receiptPut struct {
 	r  receipt
 }
 
-// blockReceipts lists the receipts of block b. ids are the committed
-// transactions' ids in block order, or nil to derive them from the block.
-func (n *Node) blockReceipts(b *block.Block, ids []string) ([]receiptPut, error) {
-	if ids == nil {
-		for _, raw := range b.Txs {
-			env, err := txn.DecodeEnvelope(raw)
-			if err != nil {
-				return nil, err
-			}
-			id, err := env.ID(n.suite)
-			if err != nil {
-				return nil, err
-			}
-			ids = append(ids, id)
-		}
-	}
+// blockReceipts lists the receipts of block b, whose committed
+// transactions' ids are ids.
+func blockReceipts(b *block.Block, ids []string) []receiptPut {
 	puts := make([]receiptPut, 0, len(ids)+len(b.Rejected))
 	for _, id := range ids {
 		puts = append(puts, receiptPut{id, receipt{Status: "committed", Height: b.Header.Height}})
@@ -65,7 +51,7 @@ func (n *Node) blockReceipts(b *block.Block, ids []string) ([]receiptPut, error)
 	for _, r := range b.Rejected {
 		puts = append(puts, receiptPut{r.TxID, receipt{Status: "rejected", Height: b.Header.Height, Reason: r.Reason}})
 	}
-	return puts, nil
+	return puts
 }
 
 // publishReceipts writes receipts for intake into the RECEIPTS bucket.
@@ -143,13 +129,7 @@ func (n *Node) writeReceipts(ctx context.Context, kv jetstream.KeyValue, head ui
 				continue
 			}
 		}
-		puts, err := n.blockReceipts(j.block, j.ids)
-		if err != nil {
-			n.cfg.Logger.Warn("receipts", "height", h, "err", err)
-			w.gap = true
-			continue
-		}
-		if w.write(ctx, h, puts) {
+		if w.write(ctx, h, blockReceipts(j.block, j.ids)) {
 			w.advance(ctx, h)
 		}
 	}
