@@ -142,7 +142,7 @@ func TestGenesisCreateRefusesBadMembers(t *testing.T) {
 		"missing key":   {func(m []map[string]any) []map[string]any { m[2]["key_file"] = "nowhere.json"; return m }, "nowhere.json"},
 		"unknown field": {func(m []map[string]any) []map[string]any { m[0]["rolez"] = []string{}; return m }, "rolez"},
 		"twice":         {func(m []map[string]any) []map[string]any { return append(m, m[1]) }, "listed twice"},
-		"no issuer":     {func(m []map[string]any) []map[string]any { m[0]["roles"] = []string{"regulator"}; return m }, "issuer"},
+		"no issuer":     {func(m []map[string]any) []map[string]any { m[0]["roles"] = []string{"regulator"}; return m }, "no member has the issuer role"},
 		"no recorder": {func(m []map[string]any) []map[string]any {
 			for _, e := range m[1:] {
 				e["roles"] = []string{"submitter"}
