@@ -174,6 +174,7 @@ exec sleep 30
 func TestWaitStartedMovesOffATakenPort(t *testing.T) {
 	dir := t.TempDir()
 	// Serves nothing; exits at once when its --listen port is the taken one.
+	// moved-to appears whole (mv), as readiness answers once it exists.
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +184,7 @@ func TestWaitStartedMovesOffATakenPort(t *testing.T) {
 	script := `#!/bin/sh
 echo "$` + svc.ProcessTokenEnv + `" > "` + dir + `/token"
 if [ "$4" = "` + takenAddr + `" ]; then echo "listen tcp $4: bind: address already in use"; exit 1; fi
-echo "$4" > "` + dir + `/moved-to"
+echo "$4" > "` + dir + `/moved-to.tmp" && mv "` + dir + `/moved-to.tmp" "` + dir + `/moved-to"
 exec sleep 30
 `
 	s, srv := fakeChild(t, dir, script, func() bool {
